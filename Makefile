@@ -1,0 +1,59 @@
+# rocksoil workbook. First commands on a fresh machine:  make report   |   make test
+AOI ?= demo
+PROFILE ?=
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
+
+.PHONY: help env report test test-slow lab lint format simulate bench-difficulty strip clean-data
+
+help:
+	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
+	@echo "make test                                            unit + notebook tests (demo, quick)"
+	@echo "make lab                                             JupyterLab on notebooks/"
+	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
+	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
+
+# Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name rocksoil --display-name "Python (rocksoil)" >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+report: $(STAMP)
+	$(PY) -m rocksoil_nb.report --aoi $(AOI) $(PROFILE_ARG)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+
+simulate: $(STAMP)
+	$(VENV)/bin/rocksoil simulate --aoi $(AOI)
+
+bench-difficulty: $(STAMP)
+	$(PY) bench/difficulty.py
+
+strip: $(STAMP)
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+clean-data:
+	rm -rf data/$(AOI) reports/$(AOI)

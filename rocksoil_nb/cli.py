@@ -1,0 +1,51 @@
+"""Console entry point ``rocksoil``: simulate, report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="rocksoil", description="rocksoil workbook commands")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("simulate", help="write simulated raw data for an area (offline stand-in for AppEEARS + Earth Engine)")
+    s.add_argument("--aoi", required=True, help="area name: a parameters/<aoi>.yaml file")
+    s.add_argument("--out", default=None, help="raw output folder (default data/<aoi>/raw)")
+    s.add_argument("--profile", default=None)
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/")
+    r.add_argument("--aoi", default="demo")
+    r.add_argument("--profile", default=None)
+    r.add_argument("--only", nargs="*")
+    a = ap.parse_args(argv)
+    from . import config
+
+    try:
+        if a.cmd == "simulate":
+            from .simulate.run import RawDataConflict, simulate
+
+            cfg = config.load(a.aoi, a.profile)
+            try:
+                res = simulate(cfg, Path(a.out) if a.out else None, progress=not a.quiet)
+            except RawDataConflict as e:
+                print(f"rocksoil simulate: {e}", file=sys.stderr)
+                return 2
+            state = "already complete, skipped" if res["skipped"] else "written"
+            print(f"{a.aoi}: {res['thermal_passes']} ECOSTRESS passes, {res['sentinel1_dates']} Sentinel-1 and "
+                  f"{res['sentinel2_dates']} Sentinel-2 dates, grid {res['grid_shape']} ({state})")
+            return 0
+        if a.cmd == "report":
+            from .report import main as report_main
+
+            args = ["--aoi", a.aoi] + (["--profile", a.profile] if a.profile else []) + (["--only", *a.only] if a.only else [])
+            return report_main(args)
+    except config.ParameterError as e:
+        print(f"rocksoil {a.cmd}: {e}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

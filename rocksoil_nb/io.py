@@ -1,0 +1,96 @@
+"""Atomic file writing (temp file + rename) for rasters, tables and JSON.
+
+A reader never sees a half-written file: every writer here writes beside the
+target and renames into place only when the file is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None):
+    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: str | Path, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_csv(path: str | Path, df, index: bool = False) -> Path:
+    """Write a pandas DataFrame as CSV, atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index)
+    return Path(path)
+
+
+def write_geotiff(
+    path: str | Path,
+    array: np.ndarray,
+    crs,
+    transform,
+    nodata=None,
+    colormap: dict | None = None,
+    tags: dict | None = None,
+    band_descriptions: list[str] | None = None,
+    compress: str = "deflate",
+) -> Path:
+    """Write a 2-D (or bands-first 3-D) array as a GeoTIFF with CRS and transform, atomically."""
+    import rasterio
+
+    arr = np.asarray(array)
+    if arr.ndim == 2:
+        arr = arr[None]
+    predictor = 3 if np.issubdtype(arr.dtype, np.floating) else 2
+    profile = dict(
+        driver="GTiff",
+        height=arr.shape[1],
+        width=arr.shape[2],
+        count=arr.shape[0],
+        dtype=arr.dtype.name,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        compress=compress,
+        predictor=predictor,
+    )
+    if arr.shape[1] >= 256 and arr.shape[2] >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    with atomic_path(path, suffix=".tif") as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(arr)
+            if colormap is not None:
+                dst.write_colormap(1, colormap)
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            for i, d in enumerate(band_descriptions or [], start=1):
+                dst.set_band_description(i, d)
+    return Path(path)

@@ -1,0 +1,43 @@
+"""Shared fixtures: the project root and a simulated demo area written once per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def demo_cfg():
+    from rocksoil_nb import config
+
+    return config.load("demo", "quick", root=ROOT)
+
+
+@pytest.fixture(scope="session")
+def demo_raw(tmp_path_factory, demo_cfg) -> Path:
+    """The demo area simulated into a temporary folder (raw/ and truth/ beside it)."""
+    from rocksoil_nb.simulate import simulate
+
+    base = tmp_path_factory.mktemp("demo")
+    simulate(demo_cfg, base / "raw", progress=False)
+    return base / "raw"
+
+
+@pytest.fixture()
+def fixture_dir(tmp_path) -> Path:
+    """Copies of the real ECOSTRESS fixture files (never modified in place)."""
+    src = ROOT.parent / "shared" / "fixtures" / "ecostress_l2t"
+    if not src.exists():
+        pytest.skip("shared fixtures not present")
+    dst = tmp_path / "fixtures"
+    shutil.copytree(src, dst)
+    return dst

@@ -1,0 +1,72 @@
+import pytest
+import yaml
+
+from rocksoil_nb import config
+
+
+@pytest.mark.parametrize("aoi", ["demo", "villoslada", "puertollano", "santa_olalla"])
+@pytest.mark.parametrize("profile", ["quick", "standard", "thesis"])
+def test_every_area_and_profile_loads(root, aoi, profile):
+    cfg = config.load(aoi, profile, root=root)
+    assert cfg.name == aoi
+    assert cfg.area.crs == "EPSG:32630"
+    assert set(cfg.classes.weights) == set(range(14))
+    assert cfg.hyperparameters.l2 == 0.05
+    assert cfg.profile_name == profile
+
+
+def test_thesis_grids_and_table12(root):
+    shapes = {"puertollano": [273, 415], "santa_olalla": [278, 426], "villoslada": [267, 397]}
+    for aoi, shape in shapes.items():
+        assert config.load(aoi, root=root).area.shape == shape
+    p = config.load("puertollano", root=root)
+    assert p.classes.weights[11] == 15.0 and p.classes.weights[1] == 10.0  # Table 12: Foliated, Sand
+    assert config.load("villoslada", root=root).classes.weights[5] == 5.0  # Peat
+    assert p.hyperparameters.learning_rate == {"cnn": 1e-5, "convlstm": 1e-4}  # Table 11
+
+
+def test_profiles_scale_epochs(root):
+    q, s, t = (config.load("demo", p, root=root) for p in ("quick", "standard", "thesis"))
+    assert q.hyperparameters.epochs < s.hyperparameters.epochs < t.hyperparameters.epochs == 150
+    assert t.classes.include_nodata and not q.classes.include_nodata
+
+
+def _write_area(tmp_path, root, mutate):
+    (tmp_path / "parameters").mkdir()
+    (tmp_path / "rocksoil_nb").mkdir()
+    data = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
+    mutate(data)
+    (tmp_path / "parameters" / "demo.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "parameters" / "profiles.yaml").write_text((root / "parameters" / "profiles.yaml").read_text())
+    return tmp_path
+
+
+def test_unknown_key_names_file_and_key(tmp_path, root):
+    r = _write_area(tmp_path, root, lambda d: d["area"].update(pixel_size=70))
+    with pytest.raises(config.ParameterError) as e:
+        config.load("demo", "quick", root=r)
+    assert "demo.yaml" in str(e.value) and "area.pixel_size" in str(e.value)
+
+
+def test_wrong_type_names_file_and_key(tmp_path, root):
+    r = _write_area(tmp_path, root, lambda d: d["simulator"]["climate"].update(vegetation="lots"))
+    with pytest.raises(config.ParameterError) as e:
+        config.load("demo", "quick", root=r)
+    assert "demo.yaml" in str(e.value) and "simulator.climate.vegetation" in str(e.value) and "number" in str(e.value)
+
+
+def test_bad_source_and_bad_class_code(tmp_path, root):
+    r = _write_area(tmp_path, root, lambda d: d.update(source="ftp"))
+    with pytest.raises(config.ParameterError, match="source"):
+        config.load("demo", "quick", root=r)
+
+
+def test_weight_code_out_of_range(tmp_path, root):
+    r = _write_area(tmp_path, root, lambda d: d["classes"]["weights"].update({14: 1.0}))
+    with pytest.raises(config.ParameterError, match="outside 0-13"):
+        config.load("demo", "quick", root=r)
+
+
+def test_unknown_area_lists_known(root):
+    with pytest.raises(config.ParameterError, match="villoslada"):
+        config.load("atlantis", root=root)

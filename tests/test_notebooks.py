@@ -1,0 +1,73 @@
+"""Notebook tests: run 01-02 through papermill on the demo area (quick profile) in a
+temporary working folder, then check the files and values they produced."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory, root):
+    import os
+
+    from rocksoil_nb import report
+
+    work = tmp_path_factory.mktemp("work")
+    old = os.environ.get("ROCKSOIL_WORKDIR")
+    os.environ["ROCKSOIL_WORKDIR"] = str(work)
+    try:
+        outs = report.run("demo", "quick", only=["01", "02"], root=root)
+    finally:
+        if old is None:
+            os.environ.pop("ROCKSOIL_WORKDIR")
+        else:
+            os.environ["ROCKSOIL_WORKDIR"] = old
+    return work, outs
+
+
+def _outputs(nb_path):
+    nb = json.loads(nb_path.read_text())
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def test_notebooks_ran_without_errors(report_run):
+    work, outs = report_run
+    assert [p.name for p in outs] == ["01_acquire.ipynb", "02_labels.ipynb"]
+    for p in outs:
+        kinds = [o["output_type"] for o in _outputs(p)]
+        assert "error" not in kinds
+        assert p.with_suffix(".html").exists()
+    images = [o for o in _outputs(outs[0]) if "image/png" in o.get("data", {})]
+    assert images, "01_acquire shows its quick-looks"
+
+
+def test_labels_written_on_thermal_grid(report_run):
+    work, _ = report_run
+    with rasterio.open(work / "data" / "demo" / "interim" / "labels.tif") as s:
+        lab = s.read(1)
+        assert s.crs.to_epsg() == 32630 and s.shape == (96, 96) and s.dtypes[0] == "uint8"
+        assert s.transform.a == 70.0
+    counts = np.bincount(lab.ravel(), minlength=14)
+    assert counts.sum() == 96 * 96
+    assert (counts[1:] > 0).sum() >= 12  # the demo map holds (nearly) every class
+    assert 0 < counts[0] / counts.sum() < 0.1  # a small unmapped part
+    truth = work / "data" / "demo" / "truth" / "geology_true_70m_majority.tif"
+    with rasterio.open(truth) as s:
+        agree = (s.read(1) == lab).mean()
+    assert 0.5 < agree < 0.95  # the map is a generalised, displaced copy of the truth
+
+
+def test_failing_notebook_is_reported(tmp_path, root, monkeypatch):
+    from rocksoil_nb import report
+
+    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))  # no raw data here: 02 must fail clearly
+    with pytest.raises(report.NotebookFailed, match="02_labels.ipynb") as e:
+        report.run("demo", "quick", only=["02"], root=root)
+    assert "run 01_acquire first" in str(e.value) or "no ECOSTRESS" in str(e.value)
+    assert (tmp_path / "reports" / "demo" / "02_labels.ipynb").exists()
