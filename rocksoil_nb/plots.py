@@ -97,6 +97,9 @@ def quicklooks(raw_dir: str | Path, vector_class_field: str = "class_code"):
         axes[2].set_title(f"geology map ({gpkgs[0].name}, {gdf.crs.to_string() if gdf.crs else 'no CRS'})")
         axes[2].legend(handles=classes.legend_handles(gdf[vector_class_field].unique()), loc="upper left",
                        bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
+        axes[2].ticklabel_format(style="plain", useOffset=False)
+        axes[2].tick_params(axis="x", labelrotation=30, labelsize=7)
+        axes[2].tick_params(axis="y", labelsize=7)
         axes[2].set_xlabel("easting (m)")
         axes[2].set_ylabel("northing (m)")
     fig.tight_layout()

@@ -126,3 +126,15 @@ def test_physics_emissivity(demo_model):
     eps = _class_stat(demo_model, dt.datetime(2022, 7, 10), lambda lst, eps: eps)
     assert eps[1] < eps[2] and eps[12] < eps[2]  # quartz-rich sand and quartzite below clay
     assert eps[13] > 0.98
+
+
+def test_difficulty_on_demo(demo_raw):
+    """One clear date gives a per-pixel forest little; the time series carries the information."""
+    from rocksoil_nb import difficulty
+
+    d = difficulty.measure(demo_raw, n_blocks=2, trees=40)
+    assert d.scenes_used >= 25
+    assert d.single_date_oa < 0.5
+    assert d.series_oa > d.single_date_oa + 0.15
+    assert d.series_macro_f1 > d.single_date_macro_f1 + 0.15
+    assert d.series_oa > d.majority_oa + 0.2
