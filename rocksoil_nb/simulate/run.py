@@ -22,7 +22,7 @@ from ..config import to_dict
 from ..grid import Grid, cover_grid, thermal_grid, window_of
 from . import geology, schedule, sensors, surface, thermal, weather
 
-SIMULATOR_VERSION = "1.0"
+SIMULATOR_VERSION = "1.1"
 TILE = "30N"
 MANIFEST = "manifest.json"
 RES_TRUE = geology.TRUE_RES_M
@@ -183,6 +183,9 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     if _check_existing(out, phash, overwrite):
         man = json.loads((out / MANIFEST).read_text())
         return {"skipped": True, **man["summary"]}
+    # mark the folder as in progress with these parameters, so a resume with others is refused
+    io.write_json(out / MANIFEST, {"source": "simulated", "simulator_version": SIMULATOR_VERSION, "parameters_hash": phash,
+                                   "aoi": cfg.name, "complete": False})
     model = AreaModel(cfg)
     seed = cfg.simulator.seed
     g = model.grid

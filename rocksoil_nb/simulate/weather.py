@@ -32,7 +32,7 @@ def make_weather(climate, start: dt.date, end: dt.date, rng: np.random.Generator
     """AR(1) temperature anomalies (sd ~2.5 K, 0.75 day-to-day correlation) and Bernoulli rain days
     with exponential amounts (mean 7 mm) at the climate's monthly wet-day frequency."""
     day0 = start - dt.timedelta(days=SPINUP_DAYS)
-    n = (end - day0).days + 2
+    n = (end - day0).days + 32  # a month past the end: Sentinel passes near the end need it
     phi, sd = 0.75, 2.5
     eps = rng.normal(0, sd * np.sqrt(1 - phi**2), n)
     an = np.empty(n)
@@ -49,6 +49,8 @@ def wetness(weather: Weather, t: dt.datetime, drying_days: np.ndarray, capacity:
     """Surface wetness (0-1, volumetric-like) at ``t``: recent rain held by each pixel's
     ``capacity`` (0-1) and drained with its e-folding ``drying_days``."""
     now = weather.index(t)
+    if not 0 <= now < len(weather.rain_mm):
+        raise ValueError(f"{t} is outside the simulated weather ({weather.day0} + {len(weather.rain_mm)} days)")
     lo = max(0, int(now) - 60)
     days = np.arange(lo, int(now) + 1)
     rain = weather.rain_mm[days]

@@ -1,0 +1,34 @@
+import dataclasses
+import re
+
+import pytest
+
+from rocksoil_nb import acquire, cli
+
+
+@pytest.mark.parametrize("source", ["appeears+gee", "local"])
+def test_other_sources_stop_with_a_clear_message(demo_cfg, source):
+    cfg = dataclasses.replace(demo_cfg, source=source)
+    with pytest.raises(acquire.SourceNotAvailable, match=re.escape(f"source {source!r}") + ".*simulated"):
+        acquire.run(cfg)
+
+
+def test_cli_simulate_writes_and_then_skips(tmp_path, capsys):
+    out = tmp_path / "raw"
+    assert cli.main(["simulate", "--aoi", "demo", "--out", str(out), "--quiet"]) == 0
+    assert "64 ECOSTRESS passes" in capsys.readouterr().out
+    assert (out / "manifest.json").exists() and (tmp_path / "truth" / "geology_true_10m.tif").exists()
+    assert cli.main(["simulate", "--aoi", "demo", "--out", str(out), "--quiet"]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_cli_unknown_area(capsys):
+    assert cli.main(["simulate", "--aoi", "atlantis", "--quiet"]) == 2
+    assert "atlantis" in capsys.readouterr().err
+
+
+def test_inventory_of_demo(demo_raw):
+    inv = acquire.inventory(demo_raw).set_index(["source", "layer"])
+    assert inv.loc[("ECOSTRESS ECO_L2T_LSTE.002", "LST"), "files"] == 64
+    assert inv.loc[("Sentinel-1 GRD", "VV"), "files"] == inv.loc[("Sentinel-1 GRD", "VH"), "files"]
+    assert ("geology vector", "geology_map") in inv.index
