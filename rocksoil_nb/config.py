@@ -148,6 +148,22 @@ class Simulator:
 
 
 @dataclass
+class Acquisition:
+    """Real-source settings (``source: appeears+gee`` or ``local``). Credentials never go here."""
+
+    ecostress_from: str = "appeears"  # appeears (Earthdata account) | earthengine (NASA/ECOSTRESS/L2T_LSTE/V2)
+    sentinel: bool = True  # fetch Sentinel-1 and Sentinel-2 from Earth Engine
+    earthengine_project: str = ""  # Google Cloud project; EE_PROJECT in the environment wins
+    s1_orbit_pass: str = ""  # "" (both), ASCENDING or DESCENDING
+    sar_window_days: int = 0  # S1 within this many calendar days of a thermal pass (0 = same UTC day)
+    ndvi_window_days: float = 8.0  # S2 NDVI within ± this many days (the thesis used 16-day windows)
+    s2_max_cloud_percent: float = 60.0  # scene filter on CLOUDY_PIXEL_PERCENTAGE
+    geology_vector: str = ""  # your digitised geology map (GeoPackage/shapefile); relative paths from the project root
+    local_folder: str = ""  # for source: local, the folder holding an AppEEARS bundle (+ optional SAR/NDVI, geology)
+    local_mode: str = "link"  # link (symbolic links) | copy
+
+
+@dataclass
 class Profile:
     """Scale settings of a run profile."""
 
@@ -170,7 +186,7 @@ class AreaConfig:
     hyperparameters: Hyperparameters
     scene_filter: SceneFilter
     simulator: Simulator | None = None
-    local_folder: str = ""
+    acquisition: Acquisition = field(default_factory=Acquisition)
     default_profile: str = "standard"
     geology_class_field: str = "class_code"
     profile_name: str = ""
@@ -332,6 +348,14 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
     h = cfg.hyperparameters
     if not 0 <= h.patch_overlap < 1:
         raise ParameterError(f"{src}: key 'hyperparameters.patch_overlap' must be in [0, 1), got {h.patch_overlap}")
+    acq = cfg.acquisition
+    checks = (("ecostress_from", acq.ecostress_from, ("appeears", "earthengine")), ("local_mode", acq.local_mode, ("link", "copy")),
+              ("s1_orbit_pass", acq.s1_orbit_pass.upper(), ("", "ASCENDING", "DESCENDING")))
+    for key, val, allowed in checks:
+        if val not in allowed:
+            raise ParameterError(f"{src}: key 'acquisition.{key}' must be one of {allowed}, got {val!r}")
+    if cfg.source == "local" and not acq.local_folder:
+        raise ParameterError(f"{src}: key 'acquisition.local_folder' is required when source is 'local'")
     if cfg.simulator is not None:
         g = cfg.simulator.geology
         for i, row in enumerate(g.column):

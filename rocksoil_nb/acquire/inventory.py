@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import ecostress
-
-_S1 = re.compile(r"^S1_GRD_IW_(?P<t>\d{8}T\d{6})_(?P<orbit>ASC|DESC)_(?P<pol>VV|VH)\.tif$")
-_S2 = re.compile(r"^S2_NDVI_(?P<t>\d{8}T\d{6})\.tif$")
+from .. import ecostress, sentinel
 
 
 def _files(raw: Path) -> pd.DataFrame:
@@ -25,11 +21,9 @@ def _files(raw: Path) -> pd.DataFrame:
                 n = ecostress.parse_name(p)
                 rec.update(source="ECOSTRESS " + n.product, layer=n.layer, time_utc=n.time)
             except ValueError:
-                m1, m2 = _S1.match(p.name), _S2.match(p.name)
-                if m1:
-                    rec.update(source="Sentinel-1 GRD", layer=m1["pol"], time_utc=pd.Timestamp(m1["t"], tz="UTC"))
-                elif m2:
-                    rec.update(source="Sentinel-2 SR", layer="NDVI", time_utc=pd.Timestamp(m2["t"], tz="UTC"))
+                s = sentinel.parse(p)
+                if s:
+                    rec.update(source=s["source"], layer=s["layer"], time_utc=pd.Timestamp(s["time"]))
                 else:
                     rec.update(source="other raster", layer=p.stem)
         elif p.suffix in (".gpkg", ".shp"):

@@ -18,8 +18,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import classes, ecostress, io
+from ..acquire.appeears import task_request
 from ..config import to_dict
 from ..grid import Grid, cover_grid, thermal_grid, window_of
+from ..sentinel import s1_name, s2_name
 from . import geology, schedule, sensors, surface, thermal, weather
 
 SIMULATOR_VERSION = "1.1"
@@ -39,16 +41,6 @@ def parameters_hash(cfg) -> str:
     blob = json.dumps({"v": SIMULATOR_VERSION, "name": cfg.name, "area": to_dict(cfg.area), "period": to_dict(cfg.period),
                        "simulator": to_dict(cfg.simulator)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def s1_name(t: dt.datetime, orbit: str, pol: str) -> str:
-    """File name of a Sentinel-1 export: ``S1_GRD_IW_<YYYYMMDDTHHMMSS>_<ASC|DESC>_<VV|VH>.tif`` (UTC)."""
-    return f"S1_GRD_IW_{t:%Y%m%dT%H%M%S}_{orbit}_{pol}.tif"
-
-
-def s2_name(t: dt.datetime) -> str:
-    """File name of a Sentinel-2 NDVI export: ``S2_NDVI_<YYYYMMDDTHHMMSS>.tif`` (UTC)."""
-    return f"S2_NDVI_{t:%Y%m%dT%H%M%S}.tif"
 
 
 def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
@@ -147,12 +139,6 @@ class AreaModel:
         return grid, layers, facts
 
 
-def _geojson_polygon(cfg) -> dict:
-    (n, e), (s, w) = cfg.area.ne, cfg.area.sw
-    return {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": cfg.name},
-            "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}}]}
-
-
 def _check_existing(out: Path, phash: str, overwrite: bool) -> bool:
     """True when a complete simulation with the same parameters is already there."""
     m = out / MANIFEST
@@ -227,10 +213,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     if qc_values:
         io.write_csv(eco_dir / "ECO-L2T-LSTE-002-QC-lookup.csv", ecostress.qc_lookup_table(sorted(qc_values)))
         files.append("ecostress/ECO-L2T-LSTE-002-QC-lookup.csv")
-    request = {"task_type": "area", "task_name": f"rocksoil-{cfg.name}",
-               "params": {"dates": [{"startDate": f"{cfg.period.start:%m-%d-%Y}", "endDate": f"{cfg.period.end:%m-%d-%Y}"}],
-                          "layers": [{"product": ecostress.L2T_PRODUCT, "layer": lay} for lay in ecostress.REQUESTED_LAYERS],
-                          "output": {"format": {"type": "geotiff"}, "projection": "native"}, "geo": _geojson_polygon(cfg)}}
+    request = task_request(cfg)
     io.write_json(eco_dir / f"rocksoil-{cfg.name}-request.json", request)
     granules = [f"ECOv002_L2T_LSTE_{p.time:%Y%m%dT%H%M%S}_{TILE}" for p in passes]
     io.write_text(eco_dir / f"rocksoil-{cfg.name}-granule-list.txt", "\n".join(granules) + "\n")

@@ -1,0 +1,124 @@
+"""Bring-your-own files (``source: local``): validate a folder holding an AppEEARS bundle (any known
+naming style), optional Sentinel-1/2 GeoTIFFs and a geology vector, then link or copy them into
+``data/<aoi>/raw/`` without touching the originals.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from .. import ecostress, io, sentinel
+
+VECTOR_SUFFIXES = (".gpkg", ".shp")
+SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix")
+BUNDLE_EXTRAS = ("-QC-lookup.csv", "-request.json", "-granule-list.txt")
+
+
+class LocalSourceError(RuntimeError):
+    """The local folder cannot serve as a source (missing, no ECOSTRESS LST files…)."""
+
+
+def _readable(path: Path) -> str:
+    import rasterio
+
+    try:
+        with rasterio.open(path) as s:
+            if s.crs is None:
+                return "no CRS"
+            s.read(1, window=((0, 1), (0, 1)))
+        return ""
+    except Exception as e:  # noqa: BLE001 - any reader failure makes the file unusable
+        return f"unreadable ({type(e).__name__})"
+
+
+def scan(folder: str | Path) -> pd.DataFrame:
+    """Every file of the folder with its kind (ecostress, sentinel1, sentinel2, geology, bundle, other),
+    layer, UTC time and a problem column (empty when the file is usable)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LocalSourceError(f"{folder}: local source folder does not exist")
+    rows = []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        rec = {"path": str(p.relative_to(folder)), "kind": "other", "layer": "", "time_utc": pd.NaT, "problem": ""}
+        if p.suffix.lower() in (".tif", ".tiff"):
+            try:
+                n = ecostress.parse_name(p)
+                rec.update(kind="ecostress", layer=n.layer, time_utc=pd.Timestamp(n.time), product=n.product)
+            except ValueError:
+                s = sentinel.parse(p)
+                if s:
+                    rec.update(kind="sentinel1" if s["source"].startswith("Sentinel-1") else "sentinel2", layer=s["layer"],
+                               time_utc=pd.Timestamp(s["time"]))
+                else:
+                    rec.update(problem="raster name not recognised (neither AppEEARS ECOSTRESS nor S1_GRD_IW_/S2_NDVI_)")
+            if rec["kind"] != "other":
+                rec["problem"] = _readable(p)
+        elif p.suffix.lower() in VECTOR_SUFFIXES:
+            rec.update(kind="geology", layer=p.stem)
+        elif p.suffix.lower() in SHAPEFILE_SIDECARS:
+            rec.update(kind="geology-sidecar", layer=p.stem)
+        elif any(p.name.endswith(x) for x in BUNDLE_EXTRAS):
+            rec.update(kind="bundle", layer=p.name)
+        rows.append(rec)
+    return pd.DataFrame(rows, columns=["path", "kind", "layer", "time_utc", "problem", "product"])
+
+
+def layer_table(files: pd.DataFrame) -> pd.DataFrame:
+    """One row per ECOSTRESS pass (UTC): which requested layers are present, which are missing."""
+    eco = files[(files["kind"] == "ecostress") & (files["problem"] == "")]
+    rows = []
+    for t, g in eco.groupby("time_utc"):
+        have = set(g["layer"])
+        rows.append({"time_utc": t, "present": ",".join(sorted(have & set(ecostress.REQUESTED_LAYERS))),
+                     "missing": ",".join(sorted(set(ecostress.REQUESTED_LAYERS) - have))})
+    return pd.DataFrame(rows, columns=["time_utc", "present", "missing"])
+
+
+def _place(src: Path, dest: Path, mode: str) -> str:
+    if dest.is_symlink() or dest.exists():
+        same = dest.resolve() == src.resolve() or (dest.stat().st_size == src.stat().st_size and mode == "copy")
+        if same:
+            return "present"
+        raise LocalSourceError(f"{dest}: already holds another file; raw data is immutable (use a new data folder)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "link":
+        os.symlink(src.resolve(), dest)
+    else:
+        with io.atomic_path(dest) as tmp:
+            shutil.copy2(src, tmp)
+    return "linked" if mode == "link" else "copied"
+
+
+def import_folder(folder: str | Path, raw_dir: str | Path, mode: str = "link", progress: bool = True) -> dict:
+    """Validate ``folder`` and link/copy its usable files into ``raw_dir`` (layout: ecostress/, sentinel1/,
+    sentinel2/, geology/). Returns {files, scenes, summary}; unusable files are listed, never imported."""
+    from tqdm.auto import tqdm
+
+    folder, raw = Path(folder), Path(raw_dir)
+    files = scan(folder)
+    usable = files[(files["problem"] == "") & (files["kind"] != "other")]
+    if not ((usable["kind"] == "ecostress") & (usable["layer"] == "LST")).any():
+        raise LocalSourceError(f"{folder}: no readable ECOSTRESS LST file with an AppEEARS name "
+                               "(e.g. ECO_L2T_LSTE.002_LST_doy2019042172850_aid0001_30N.tif)")
+    sub = {"ecostress": "ecostress", "bundle": "ecostress", "sentinel1": "sentinel1", "sentinel2": "sentinel2",
+           "geology": "geology", "geology-sidecar": "geology"}
+    actions = []
+    for _, r in tqdm(usable.iterrows(), total=len(usable), desc="import local files", unit="file", disable=not progress):
+        src = folder / r["path"]
+        actions.append(_place(src, raw / sub[r["kind"]] / src.name, mode))
+    files["action"] = ""
+    files.loc[usable.index, "action"] = actions
+    scenes = layer_table(files)
+    summary = {"folder": str(folder), "mode": mode, "files": len(files), "imported": int((files["action"] != "").sum()),
+               "problems": int((files["problem"] != "").sum()), "ecostress_passes": len(scenes),
+               "incomplete_passes": int((scenes["missing"] != "").sum()) if len(scenes) else 0,
+               "geology_vector": bool((usable["kind"] == "geology").any())}
+    io.write_csv(raw / "local_import.csv", files)
+    io.write_json(raw / "manifest.json", {"source": "local", "complete": True, "summary": summary})
+    return {"files": files, "scenes": scenes, "summary": summary}
