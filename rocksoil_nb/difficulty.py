@@ -39,11 +39,12 @@ def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
     grid = ecostress.reference_grid(raw / "ecostress")
     st = scene_table(raw, max_cloud, max_bad)
     feats, valid_share = [], []
-    for t in st.loc[st["kept"], "time_utc"]:
-        t = t.to_pydatetime()
+    for _, row in st[st["kept"]].iterrows():
         arr = {}
         for lay in ("LST", "EmisWB", "QC", "cloud"):
-            with rasterio.open(raw / "ecostress" / ecostress.format_name(lay, t)) as s:
+            if not row[f"{lay}_file"]:
+                break
+            with rasterio.open(raw / "ecostress" / row[f"{lay}_file"]) as s:
                 if (s.transform, s.shape) != (grid.transform, grid.shape):
                     break
                 arr[lay] = s.read(1)

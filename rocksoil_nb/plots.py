@@ -68,7 +68,6 @@ def quicklooks(raw_dir: str | Path, vector_class_field: str = "class_code"):
     import matplotlib.pyplot as plt
     import rasterio
 
-    from . import ecostress
     from .acquire import scene_table
 
     raw = Path(raw_dir)
@@ -76,9 +75,9 @@ def quicklooks(raw_dir: str | Path, vector_class_field: str = "class_code"):
     st = scene_table(raw)
     kept = st[st["kept"]] if "kept" in st else st
     if len(kept):
-        t = kept.sort_values("valid_fraction", ascending=False).iloc[0]["time_utc"]
-        lst_path = raw / "ecostress" / ecostress.format_name("LST", t.to_pydatetime() if hasattr(t, "to_pydatetime") else t)
-        with rasterio.open(lst_path) as s:
+        best = kept.sort_values("valid_fraction", ascending=False).iloc[0]
+        t = best["time_utc"]
+        with rasterio.open(raw / "ecostress" / best["LST_file"]) as s:
             raster_map(s.read(1), axes[0], f"ECOSTRESS LST {t:%Y-%m-%d %H:%M} UTC", "LST (K)", pixel_m=s.res[0])
     else:
         axes[0].set_title("no clear ECOSTRESS scene")

@@ -6,11 +6,16 @@ import pytest
 from rocksoil_nb import acquire, cli
 
 
-@pytest.mark.parametrize("source", ["appeears+gee", "local"])
-def test_other_sources_stop_with_a_clear_message(demo_cfg, source):
-    cfg = dataclasses.replace(demo_cfg, source=source)
-    with pytest.raises(acquire.SourceNotAvailable, match=re.escape(f"source {source!r}") + ".*simulated"):
-        acquire.run(cfg)
+def test_remote_source_without_credentials_says_where_it_looked(demo_cfg, monkeypatch, tmp_path):
+    from rocksoil_nb import credentials
+
+    for k in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD", "EE_PROJECT"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    acq = dataclasses.replace(demo_cfg.acquisition, sentinel=False)
+    cfg = dataclasses.replace(demo_cfg, source="appeears+gee", acquisition=acq, workdir=tmp_path)
+    with pytest.raises(credentials.CredentialsError, match=re.escape("EARTHDATA_USERNAME and EARTHDATA_PASSWORD")):
+        acquire.run(cfg, progress=False)
 
 
 def test_cli_simulate_writes_and_then_skips(tmp_path, capsys):

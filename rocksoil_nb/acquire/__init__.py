@@ -98,3 +98,20 @@ def _run_remote(cfg, raw: Path, progress: bool, session, ee) -> dict:
 
     io.write_json(raw / "manifest.json", {"source": "appeears+gee", "complete": True, "summary": summary})
     return summary
+
+
+def source_tables(raw_dir) -> dict:
+    """Source-specific tables saved by the last acquisition: date matching of Sentinel-1/2 to the
+    thermal passes (Earth Engine) and the files of a local import that could not be used."""
+    import pandas as pd
+
+    raw = Path(raw_dir)
+    out = {}
+    for name, title in (("matching_sentinel1.csv", "Sentinel-1 matched to thermal passes (same UTC day)"),
+                        ("matching_sentinel2.csv", "Sentinel-2 NDVI matched to thermal passes (± window)")):
+        if (raw / name).exists():
+            out[title] = pd.read_csv(raw / name)
+    if (raw / "local_import.csv").exists():
+        files = pd.read_csv(raw / "local_import.csv").fillna("")
+        out["local files not imported (with the reason)"] = files[files["problem"] != ""][["path", "kind", "problem"]]
+    return out

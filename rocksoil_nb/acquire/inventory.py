@@ -54,8 +54,9 @@ def inventory(raw_dir: str | Path) -> pd.DataFrame:
 
 
 def scene_table(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0.15) -> pd.DataFrame:
-    """One row per ECOSTRESS pass: UTC time, layers present, cloud / bad / valid fractions from
-    the cloud layer and decoded QC bits, and whether the thesis filter would keep it."""
+    """One row per ECOSTRESS pass: UTC time, layers present (and each layer's file name, column
+    ``<layer>_file``), cloud / bad / valid fractions from the cloud layer and decoded QC bits, and
+    whether the thesis filter would keep it."""
     import rasterio
 
     raw = Path(raw_dir) / "ecostress"
@@ -71,6 +72,7 @@ def scene_table(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
     for t in sorted(by_time):
         lay = by_time[t]
         rec = {"time_utc": t, "layers": ",".join(sorted(lay))}
+        rec.update({f"{name}_file": lay[name].name if name in lay else "" for name in ecostress.REQUESTED_LAYERS})
         if "QC" in lay:
             with rasterio.open(lay["QC"]) as s:
                 qc = s.read(1)

@@ -1,0 +1,72 @@
+"""Secrets never leak: 01_acquire runs against a local AppEEARS stand-in (recorded exchanges) with
+dummy credentials in the environment; nothing written (notebooks, HTML, data, logs) may contain them."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+
+import pytest
+import yaml
+
+from rocksoil_nb import report
+
+from .appeears_fake import PASSWORD, USER, Script, serve
+
+pytestmark = pytest.mark.notebook
+
+
+def _project(tmp_path, root, demo_raw):
+    proj = tmp_path / "project"
+    (proj / "parameters").mkdir(parents=True)
+    (proj / "notebooks").symlink_to(root / "notebooks")
+    (proj / "rocksoil_nb").symlink_to(root / "rocksoil_nb")
+    shutil.copy(root / "parameters" / "profiles.yaml", proj / "parameters")
+    data = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
+    data["source"] = "appeears+gee"
+    data["acquisition"] = {"sentinel": False, "geology_vector": str(demo_raw / "geology" / "geology_map.gpkg")}
+    (proj / "parameters" / "demo.yaml").write_text(yaml.safe_dump(data))
+    return proj
+
+
+def _leaks(folder, secrets):
+    found = []
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            blob = p.read_bytes()
+            found += [(str(p), s) for s in secrets if s.encode() in blob]
+    return found
+
+
+@pytest.mark.parametrize("password,should_fail", [(PASSWORD, False), ("wrong-Pa55-9xq", True)])
+def test_01_acquire_never_writes_credentials(tmp_path, root, demo_raw, monkeypatch, capfd, password, should_fail):
+    proj = _project(tmp_path, root, demo_raw)
+    server, url = serve(Script())
+    try:
+        monkeypatch.setenv("ROCKSOIL_ROOT", str(proj))
+        monkeypatch.setenv("ROCKSOIL_WORKDIR", str(proj))
+        monkeypatch.setenv("APPEEARS_API_URL", url)
+        monkeypatch.setenv("EARTHDATA_USERNAME", USER)
+        monkeypatch.setenv("EARTHDATA_PASSWORD", password)
+        monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+        if should_fail:
+            with pytest.raises(report.NotebookFailed) as e:
+                report.run("demo", "quick", only=["01"], root=proj)
+            assert "wrong Earthdata username or password" in str(e.value)
+            messages = str(e.value)
+        else:
+            report.run("demo", "quick", only=["01"], root=proj)
+            messages = ""
+            eco = sorted((proj / "data" / "demo" / "raw" / "ecostress").glob("*.tif"))
+            assert len(eco) == 12  # two passes x six layers from the recorded bundle
+    finally:
+        server.shutdown()
+    out, err = capfd.readouterr()
+    secrets = [USER, password, base64.b64encode(f"{USER}:{password}".encode()).decode()]
+    assert _leaks(proj / "reports", secrets) == []
+    assert _leaks(proj / "data", secrets) == []
+    for text in (out, err, messages):
+        assert not any(s in text for s in secrets)
+    assert (proj / "reports" / "demo" / "01_acquire.html").exists()
+    assert os.environ.get("EARTHDATA_PASSWORD") == password  # the environment was used, not a parameter
