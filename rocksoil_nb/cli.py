@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", default=None, help="raw output folder (default data/<aoi>/raw)")
     s.add_argument("--profile", default=None)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    inv = sub.add_parser("inventory", help="scene inventory of a folder of ECOSTRESS files, with per-layer value ranges")
+    inv.add_argument("folder", help="a folder of AppEEARS ECOSTRESS GeoTIFFs (or a raw/ folder holding ecostress/)")
+    inv.add_argument("--out", default=None, help="CSV to write (default: <folder>/inventory.csv)")
+    inv.add_argument("--aoi", default="demo", help="area whose preprocess and scene-filter settings to use")
     r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/")
     r.add_argument("--aoi", default="demo")
     r.add_argument("--profile", default=None)
@@ -35,6 +39,25 @@ def main(argv: list[str] | None = None) -> int:
             state = "already complete, skipped" if res["skipped"] else "written"
             print(f"{a.aoi}: {res['thermal_passes']} ECOSTRESS passes, {res['sentinel1_dates']} Sentinel-1 and "
                   f"{res['sentinel2_dates']} Sentinel-2 dates, grid {res['grid_shape']} ({state})")
+            return 0
+        if a.cmd == "inventory":
+            import pandas as pd
+
+            from . import inventory, io
+
+            cfg = config.load(a.aoi)
+            folder = Path(a.folder)
+            try:
+                table = inventory.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
+            except (FileNotFoundError, ValueError) as e:
+                print(f"rocksoil inventory: {e}", file=sys.stderr)
+                return 2
+            out = Path(a.out) if a.out else folder / "inventory.csv"
+            io.write_csv(out, table)
+            with pd.option_context("display.width", 160, "display.max_columns", 20):
+                eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
+                print(inventory.value_ranges(eco).to_string(index=False))
+                print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
             return 0
         if a.cmd == "report":
             from .report import main as report_main

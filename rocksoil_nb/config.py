@@ -164,6 +164,32 @@ class Acquisition:
 
 
 @dataclass
+class Preprocess:
+    """03_preprocess: which pixels are valid, how passes are labelled day/night, what goes in the cube."""
+
+    valid_mandatory: list[int] = field(default_factory=lambda: [0, 1])  # QC bits 0-1 accepted (00 best, 01 nominal)
+    valid_data_quality: list[int] = field(default_factory=lambda: [0])  # QC bits 2-3 accepted (00 good)
+    use_cloud_layer: bool = True  # cloud layer = 1 makes a pixel invalid
+    min_lst_accuracy: int = 1  # QC bits 14-15 at least: 0 (>2 K) accepts all, 1 drops >2 K, 2 drops >1.5 K, 3 keeps <1 K only
+    daynight_rule: str = "solar"  # solar: local solar time; clock: the UTC clock time, as the thesis did
+    day_start_hour: float = 6.0  # day is [start, end) hours
+    day_end_hour: float = 18.0
+    validity_channel: bool = False  # add a 0/1 channel telling where values were missing (set to 0)
+
+
+@dataclass
+class Patches:
+    """05_patches: the minimum-valid rule and the two split protocols."""
+
+    min_valid_fraction: float = 0.5  # a patch is kept when this share of its pixels is valid and labelled (class != 0)
+    test_fraction: float = 0.15
+    val_fraction: float = 0.15  # of the training part (thesis: 15 % of train)
+    spatial_block_patches: int = 2  # spatial protocol: blocks of this many patch sizes a side
+    buffer_patches: float = 1.0  # spatial protocol: gap between train/val/test patches, in patch sizes
+    split_seed: int = 7
+
+
+@dataclass
 class Profile:
     """Scale settings of a run profile."""
 
@@ -187,6 +213,8 @@ class AreaConfig:
     scene_filter: SceneFilter
     simulator: Simulator | None = None
     acquisition: Acquisition = field(default_factory=Acquisition)
+    preprocess: Preprocess = field(default_factory=Preprocess)
+    patches: Patches = field(default_factory=Patches)
     default_profile: str = "standard"
     geology_class_field: str = "class_code"
     profile_name: str = ""
@@ -354,6 +382,10 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
     for key, val, allowed in checks:
         if val not in allowed:
             raise ParameterError(f"{src}: key 'acquisition.{key}' must be one of {allowed}, got {val!r}")
+    if cfg.preprocess.daynight_rule not in ("solar", "clock"):
+        raise ParameterError(f"{src}: key 'preprocess.daynight_rule' must be 'solar' or 'clock', got {cfg.preprocess.daynight_rule!r}")
+    if not 0 <= cfg.preprocess.min_lst_accuracy <= 3:
+        raise ParameterError(f"{src}: key 'preprocess.min_lst_accuracy' must be 0-3")
     if cfg.source == "local" and not acq.local_folder:
         raise ParameterError(f"{src}: key 'acquisition.local_folder' is required when source is 'local'")
     if cfg.simulator is not None:

@@ -83,7 +83,7 @@ def _cv(X, y, blocks, seed, trees):
 
 
 def measure(raw_dir: str | Path, vector: str | Path | None = None, class_field: str = "class_code", n_blocks: int = 3,
-            seed: int = 0, max_pixels: int = 60000, trees: int = 100) -> Difficulty:
+            seed: int = 0, max_pixels: int = 20000, trees: int = 60) -> Difficulty:
     """Score the per-pixel forest on one clear date and on the whole series (map labels, class 0 left out)."""
     grid, X, share = kept_series(raw_dir)
     vec = vector or labels.find_geology_vector(raw_dir)

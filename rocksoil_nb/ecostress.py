@@ -214,3 +214,81 @@ def reference_grid(folder_or_paths, layer: str = "LST"):
     if abs(a + e) > 1e-9 * abs(a):
         raise ValueError(f"{where}: {layer} pixels are not square north-up ({a} x {e})")
     return Grid(crs, x0, y0, a, rows, cols)
+
+
+# --------------------------------------------------------------------------- reading values
+
+#: (scale, offset, fill) of integer-coded layers in the older products: DN * scale + offset, fill = no data.
+INTEGER_CODING = {
+    "LST": (0.02, 0.0, 0),  # K
+    "LST_err": (0.04, 0.0, 0),  # K
+    "EmisWB": (0.002, 0.49, 0),
+}
+CONTINUOUS = ("LST", "LST_err", "EmisWB", "height", "view_zenith")
+PLAUSIBLE = {"LST": (150.0, 400.0), "LST_err": (0.0, 20.0), "EmisWB": (0.3, 1.0)}
+
+
+def read_layer(path: str | Path, window=None) -> tuple[np.ndarray, dict]:
+    """Read one ECOSTRESS layer in physical units: LST and LST_err in K, EmisWB 0-1 (float32, NaN = no data);
+    QC as uint16 (65535 = fill), cloud/water as uint8 (255 = fill).
+
+    Scale and offset come from the file's metadata when present, else from the product's integer
+    coding (``ECO2LSTE.001``, ``ECO_L2_LSTE.002``: LST = DN × 0.02 K). A file whose values are
+    outside the plausible range after scaling is an error naming the file.
+    """
+    import rasterio
+
+    name = parse_name(path)
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as e:
+        raise ValueError(f"{path}: not a readable GeoTIFF ({e})") from None
+    with src:
+        raw = src.read(1, window=window)
+        meta = {"crs": src.crs, "transform": src.window_transform(window) if window is not None else src.transform,
+                "shape": raw.shape, "nodata": src.nodata, "dtype": src.dtypes[0]}
+        scale, offset = src.scales[0], src.offsets[0]
+    layer = name.layer
+    if layer in CONTINUOUS:
+        out = raw.astype(np.float32)
+        fill = src.nodata
+        if np.issubdtype(raw.dtype, np.integer):
+            if (scale, offset) == (1.0, 0.0) and layer in INTEGER_CODING:
+                scale, offset, default_fill = INTEGER_CODING[layer]
+                fill = default_fill if fill is None else fill
+            if fill is not None:
+                out[raw == fill] = np.nan
+            out = out * np.float32(scale) + np.float32(offset)
+        else:
+            if fill is not None and not np.isnan(fill):
+                out[raw == fill] = np.nan
+            if (scale, offset) != (1.0, 0.0):
+                out = out * np.float32(scale) + np.float32(offset)
+        lo_hi = PLAUSIBLE.get(layer)
+        if lo_hi is not None:
+            finite = out[np.isfinite(out)]
+            if finite.size and (np.nanmedian(finite) < lo_hi[0] or np.nanmedian(finite) > lo_hi[1]):
+                raise ValueError(f"{path}: {layer} values (median {np.nanmedian(finite):.3g}) are outside {lo_hi} "
+                                 f"after scaling; wrong units or an unknown integer coding")
+        return out, meta
+    if layer == "QC":
+        out = raw.astype(np.uint16)
+        if src.nodata is not None and src.nodata != QC_FILL:
+            out[raw == src.nodata] = QC_FILL
+        return out, meta
+    out = raw.astype(np.uint8) if raw.dtype != np.uint8 else raw
+    return out, meta
+
+
+def valid_mask(qc: np.ndarray, cloud: np.ndarray | None, lst: np.ndarray | None, rule) -> np.ndarray:
+    """Pixels usable for learning under ``rule`` (a ``config.Preprocess``): mandatory QA and data-quality
+    codes accepted, LST accuracy at least ``min_lst_accuracy``, no cloud flag, finite LST."""
+    f = unpack_qc(qc)
+    ok = np.isin(f["mandatory"], rule.valid_mandatory) & np.isin(f["data_quality"], rule.valid_data_quality)
+    ok &= f["lst_accuracy"] >= rule.min_lst_accuracy
+    ok &= np.asarray(qc) != QC_FILL
+    if cloud is not None and rule.use_cloud_layer:
+        ok &= np.asarray(cloud) != 1
+    if lst is not None:
+        ok &= np.isfinite(lst)
+    return ok

@@ -1,4 +1,4 @@
-"""Notebook tests: run 01-02 through papermill on the demo area (quick profile) in a
+"""Notebook tests: run 01-05 through papermill on the demo area (quick profile) in a
 temporary working folder, then check the files and values they produced."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def report_run(tmp_path_factory, root):
     old = os.environ.get("ROCKSOIL_WORKDIR")
     os.environ["ROCKSOIL_WORKDIR"] = str(work)
     try:
-        outs = report.run("demo", "quick", only=["01", "02"], root=root)
+        outs = report.run("demo", "quick", only=["01", "02", "03", "04", "05"], root=root)
     finally:
         if old is None:
             os.environ.pop("ROCKSOIL_WORKDIR")
@@ -38,7 +38,8 @@ def _outputs(nb_path):
 
 def test_notebooks_ran_without_errors(report_run):
     work, outs = report_run
-    assert [p.name for p in outs] == ["01_acquire.ipynb", "02_labels.ipynb"]
+    assert [p.name for p in outs] == ["01_acquire.ipynb", "02_labels.ipynb", "03_preprocess.ipynb", "04_signatures.ipynb",
+                                      "05_patches.ipynb"]
     for p in outs:
         kinds = [o["output_type"] for o in _outputs(p)]
         assert "error" not in kinds
@@ -71,3 +72,38 @@ def test_failing_notebook_is_reported(tmp_path, root, monkeypatch):
         report.run("demo", "quick", only=["02"], root=root)
     assert "run 01_acquire first" in str(e.value) or "no ECOSTRESS" in str(e.value)
     assert (tmp_path / "reports" / "demo" / "02_labels.ipynb").exists()
+
+
+def test_inventory_and_cube(report_run):
+    import pandas as pd
+
+    from rocksoil_nb import cube
+
+    work, _ = report_run
+    inv = pd.read_csv(work / "data" / "demo" / "interim" / "inventory.csv")
+    assert len(inv) == 64 and 30 <= inv["kept"].sum() <= 50
+    assert set(inv["daynight"]) == {"day", "night"} and set(inv["season"]) == {"winter", "summer"}
+    assert inv.loc[~inv["kept"], "reason"].str.len().gt(0).all()
+    ds = cube.open_cube(work / "data" / "demo" / "interim" / "cube.zarr")
+    assert ds.sizes == {"time": int(inv["kept"].sum()), "band": 5, "y": 96, "x": 96}
+    lst = ds["data"].sel(band="LST").values
+    assert 250 < np.nanmedian(lst) < 330
+    assert np.isnan(lst[ds["valid"].values == 0]).all()
+
+
+def test_patch_datasets(report_run):
+    from rocksoil_nb import datasets, patches
+
+    work, _ = report_run
+    for v in patches.VARIANTS:
+        m = patches.read_manifest(work / "data" / "demo" / "patches" / v)
+        assert m["patch_size"] == 16 and m["kinds"]["cnn"]["samples"] > 0
+    m = patches.read_manifest(work / "data" / "demo" / "patches" / "thermal_only")
+    for proto in patches.PROTOCOLS:
+        c = m["kinds"]["cnn"][proto]["counts"]
+        assert c["train"] > c["test"] > 0 and c["val"] > 0
+        assert len(m["kinds"]["cnn"][proto]["norm"]["mean"]) == 2
+    d = datasets.PatchData(work / "data" / "demo" / "patches" / "thermal_only", "thesis", "val", "seq", batch_size=3)
+    x, y, w = d[0]
+    assert x.shape == (3, 5, 16, 16, 2) and y.shape == (3, 16, 16) and np.isfinite(x).all()
+    assert set(np.unique(y)) <= set(range(14)) and 0 <= w.mean() <= 1

@@ -24,7 +24,7 @@ from ..grid import Grid, cover_grid, thermal_grid, window_of
 from ..sentinel import s1_name, s2_name
 from . import geology, schedule, sensors, surface, thermal, weather
 
-SIMULATOR_VERSION = "1.1"
+SIMULATOR_VERSION = "1.2"
 TILE = "30N"
 MANIFEST = "manifest.json"
 RES_TRUE = geology.TRUE_RES_M

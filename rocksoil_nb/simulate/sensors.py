@@ -62,7 +62,7 @@ def ecostress_layers(lst_true, emis_true, water_frac, air_k, humidity, cloud_fra
     field = smooth_field(shape, rng.uniform(40, 120), rng) * (0.3 + 0.8 * humidity)
     lst += bias + field + rng.normal(0, 0.35, shape)
     emis += rng.normal(0, 0.004, 1) + rng.normal(0, 0.009, shape)
-    lst_err = 0.7 + 1.3 * humidity + 0.25 * np.abs(field) + rng.gamma(4, 0.04, shape)
+    lst_err = 0.6 + 0.9 * humidity + 0.25 * np.abs(field) + rng.gamma(4, 0.04, shape)
     mandatory = np.where(rng.random(shape) < 0.1, 1, 0)
     dq = np.zeros(shape, dtype=np.int64)
     # humid-atmosphere degradation: patches of nominal-quality pixels with poor LST accuracy
