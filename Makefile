@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 
-.PHONY: help env report test test-slow lab lint format simulate bench-difficulty strip clean-data
+.PHONY: help env report test test-slow lab lint format simulate bench-difficulty bench-preprocess strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
@@ -15,6 +15,7 @@ help:
 	@echo "make lab                                             JupyterLab on notebooks/"
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
+	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 
 # Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
 $(STAMP): requirements.lock pyproject.toml
@@ -51,6 +52,9 @@ simulate: $(STAMP)
 
 bench-difficulty: $(STAMP)
 	$(PY) bench/difficulty.py
+
+bench-preprocess: $(STAMP)
+	$(PY) bench/preprocess.py $(if $(filter demo,$(AOI)),villoslada,$(AOI))
 
 strip: $(STAMP)
 	$(VENV)/bin/nbstripout notebooks/*.ipynb

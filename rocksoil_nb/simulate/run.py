@@ -24,7 +24,7 @@ from ..grid import Grid, cover_grid, thermal_grid, window_of
 from ..sentinel import s1_name, s2_name
 from . import geology, schedule, sensors, surface, thermal, weather
 
-SIMULATOR_VERSION = "1.2"
+SIMULATOR_VERSION = "1.3"
 TILE = "30N"
 MANIFEST = "manifest.json"
 RES_TRUE = geology.TRUE_RES_M
@@ -126,7 +126,7 @@ class AreaModel:
         lst, eps, air, wet = self.surface_state(surf, p.time, humidity)
         # passes the thesis kept are mostly whole and clean; passes it rejected are often cut or degraded
         if sc.dates == "appendix_c":
-            edge_p, degr_p = (0.1 * sc.swath_edge_fraction, 0.03) if p.listed else (2 * sc.swath_edge_fraction, 0.3)
+            edge_p, degr_p = (0.0, 0.0) if p.listed else (2 * sc.swath_edge_fraction, 0.3)
         else:
             edge_p, degr_p = sc.swath_edge_fraction, 0.1
         flags = dict(
