@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 
-.PHONY: help env report test test-slow lab lint format simulate bench-difficulty bench-preprocess strip clean-data
+
+.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
 	@echo "make test                                            unit + notebook tests (demo, quick)"
 	@echo "make lab                                             JupyterLab on notebooks/"
+	@echo "make experiments AOI=<aoi> [PROFILE=…]               train the variant x model x protocol matrix (resumable)"
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
@@ -49,6 +51,9 @@ format: $(STAMP)
 
 simulate: $(STAMP)
 	$(VENV)/bin/rocksoil simulate --aoi $(AOI)
+
+experiments: $(STAMP)
+	$(VENV)/bin/rocksoil experiments --aoi $(AOI) $(PROFILE_ARG)
 
 bench-difficulty: $(STAMP)
 	$(PY) bench/difficulty.py

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("folder", help="a folder of AppEEARS ECOSTRESS GeoTIFFs (or a raw/ folder holding ecostress/)")
     inv.add_argument("--out", default=None, help="CSV to write (default: <folder>/inventory.csv)")
     inv.add_argument("--aoi", default="demo", help="area whose preprocess and scene-filter settings to use")
+    ex = sub.add_parser("experiments", help="train every planned (variant x model x protocol) run of an area, resumable")
+    ex.add_argument("--aoi", default="demo")
+    ex.add_argument("--profile", default=None)
+    ex.add_argument("--tuned", action="store_true", help="use models/<aoi>/best_params.json from 06_tune")
     r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/")
     r.add_argument("--aoi", default="demo")
     r.add_argument("--profile", default=None)
@@ -58,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
                 eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
                 print(inventory.value_ranges(eco).to_string(index=False))
                 print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
+            return 0
+        if a.cmd == "experiments":
+            from . import experiments
+
+            cfg = config.load(a.aoi, a.profile)
+            print(experiments.results_table(experiments.run(cfg, use_tuned=a.tuned), cfg).to_string(index=False))
             return 0
         if a.cmd == "report":
             from .report import main as report_main

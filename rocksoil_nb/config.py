@@ -196,6 +196,10 @@ class Profile:
     description: str = ""
     max_patches: int = 0  # 0 = no limit
     tuning_trials: int = 20
+    variants: list[str] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
+    models: list[str] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf"])
+    protocols: list[str] = field(default_factory=lambda: ["thesis", "spatial"])
+    sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
     notes: str = ""
 
 
@@ -447,9 +451,10 @@ def load(aoi: str, profile: str | None = None, root: Path | None = None, overrid
     prof = profiles[pname] or {}
     if not isinstance(prof, dict):
         raise ParameterError(f"{profiles_path}: profile {pname!r} must be a mapping")
-    prof_meta = {k: prof[k] for k in ("description", "max_patches", "tuning_trials", "notes") if k in prof}
+    meta_keys = {f.name for f in dataclasses.fields(Profile)}
+    prof_meta = {k: prof[k] for k in meta_keys if k in prof}
     prof_over = prof.get("overrides", {}) or {}
-    unknown = set(prof) - {"description", "max_patches", "tuning_trials", "notes", "overrides"}
+    unknown = set(prof) - meta_keys - {"overrides"}
     if unknown:
         raise ParameterError(f"{profiles_path}: unknown key '{pname}.{sorted(unknown)[0]}'")
     merged = _deep_merge(data, prof_over)

@@ -53,11 +53,12 @@ class _Source:
 
 class PatchData(_keras_base()):
     """Batches (x, y, w) of one split of one protocol: x (B, P, P, C) or (B, T, P, P, C) float32,
-    y (B, P, P) int32 class codes, w (B, P, P) float32 sample weights."""
+    y (B, P, P) int32 class codes, w (B, P, P) float32 sample weights. With ``for_training`` the batches
+    are (x, y) with unweighted pixels labelled 255 (ignored by the losses), as ``model.fit`` takes them."""
 
     def __init__(self, dataset_dir: str | Path, protocol: str = "spatial", split: str = "train", kind: str = "cnn",
                  batch_size: int = 8, shuffle: bool | None = None, seed: int = 0, validity_channel: bool = False,
-                 include_nodata: bool = False, cache_bytes: float = 2e9, max_samples: int = 0, **kwargs):
+                 include_nodata: bool = False, cache_bytes: float = 2e9, max_samples: int = 0, for_training: bool = False, **kwargs):
         super().__init__(**kwargs)
         if protocol not in PROTOCOLS or split not in SPLITS or kind not in ("cnn", "seq"):
             raise ValueError(f"protocol must be {PROTOCOLS}, split {SPLITS}, kind cnn|seq; got {protocol}, {split}, {kind}")
@@ -77,7 +78,7 @@ class PatchData(_keras_base()):
         self.batch_size, self.kind, self.p = batch_size, kind, self.manifest["patch_size"]
         self.shuffle = (split == "train") if shuffle is None else shuffle
         self.seed, self.epoch = seed, 0
-        self.validity_channel, self.include_nodata = validity_channel, include_nodata
+        self.validity_channel, self.include_nodata, self.for_training = validity_channel, include_nodata, for_training
         import rasterio
 
         with rasterio.open(self.manifest["labels"]) as s:
@@ -125,7 +126,10 @@ class PatchData(_keras_base()):
             xs.append(x)
             ys.append(y)
             ws.append(w.astype(np.float32))
-        return np.stack(xs), np.stack(ys), np.stack(ws)
+        x, y, w = np.stack(xs), np.stack(ys), np.stack(ws)
+        if self.for_training:  # (x, y) with ignored pixels labelled losses.IGNORE
+            return x, np.where(w > 0, y, 255).astype(np.int32)
+        return x, y, w
 
 
 def to_tf_dataset(data: PatchData):
@@ -134,7 +138,9 @@ def to_tf_dataset(data: PatchData):
 
     p, c = data.p, data.n_channels
     xshape = (None, p, p, c) if data.kind == "cnn" else (None, len(data.tcols), p, p, c)
-    sig = (tf.TensorSpec(xshape, tf.float32), tf.TensorSpec((None, p, p), tf.int32), tf.TensorSpec((None, p, p), tf.float32))
+    sig = (tf.TensorSpec(xshape, tf.float32), tf.TensorSpec((None, p, p), tf.int32))
+    if not data.for_training:
+        sig = sig + (tf.TensorSpec((None, p, p), tf.float32),)
     return tf.data.Dataset.from_generator(lambda: (data[i] for i in range(len(data))), output_signature=sig)
 
 

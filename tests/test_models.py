@@ -1,0 +1,174 @@
+"""Models, losses, training: shapes, hand-computed losses, overfitting a simple pattern, resume, seeds, JAX."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from rocksoil_nb import api, losses, metrics, models  # noqa: E402
+
+
+@pytest.mark.parametrize("name,shape", [("cnn", (16, 16, 2)), ("cnn", (32, 24, 4)), ("cnn", (64, 64, 1)),
+                                        ("convlstm", (5, 16, 16, 2)), ("convlstm", (3, 32, 16, 4)),
+                                        ("tae", (5, 16, 16, 2)), ("tae", (2, 32, 32, 3))])
+def test_output_shapes(name, shape):
+    m = models.build(name, shape, base_filters=4)
+    x = np.random.default_rng(0).normal(size=(2, *shape)).astype("float32")
+    p = np.asarray(m(x, training=False))
+    assert p.shape == (2, shape[-3], shape[-2], 14)
+    assert np.allclose(p.sum(-1), 1.0, atol=1e-4)
+
+
+def test_wrong_input_rank_is_a_clear_error():
+    with pytest.raises(ValueError, match="T, H, W, C"):
+        models.build("convlstm", (16, 16, 2))
+    with pytest.raises(ValueError, match="divisible"):
+        models.build("cnn", (20, 20, 2), depth=3)
+
+
+def test_losses_against_hand_computation():
+    y = np.array([[[1, 2], [0, 255]]])
+    p = np.full((1, 2, 2, 14), 0.01, "float32")
+    p[0, 0, 0, 1], p[0, 0, 1, 2], p[0, 1, 0, 0] = 0.7, 0.4, 0.9
+    w = np.ones(14)
+    w[2], w[0] = 3.0, 0.0
+    wce = float(losses.SegmentationLoss(w, 0.0)(y, p))
+    assert wce == pytest.approx((-np.log(0.7) - 3 * np.log(0.4)) / 2, rel=1e-5)  # class 0 masked, 255 ignored
+    focal = float(losses.SegmentationLoss(w, 2.0)(y, p))
+    assert focal == pytest.approx((-(0.3**2) * np.log(0.7) - 3 * 0.6**2 * np.log(0.4)) / 2, rel=1e-5)
+    with_0 = w.copy()
+    with_0[0] = 1.5
+    all_in = float(losses.SegmentationLoss(with_0, 0.0)(y, p))
+    assert all_in == pytest.approx((-np.log(0.7) - 3 * np.log(0.4) - 1.5 * np.log(0.9)) / 3, rel=1e-5)
+    plain = float(losses.make("cross_entropy", w)(y, p))
+    assert plain == pytest.approx((-np.log(0.7) - np.log(0.4)) / 2, rel=1e-5)
+
+
+def test_class_weight_kinds():
+    counts = np.array([50, 100, 10, 0, 40] + [0] * 9)
+    inv = losses.class_weights("inverse", train_counts=counts)
+    assert inv[0] == 0 and inv[3] == 0 and inv[2] > inv[4] > inv[1]
+    med = losses.class_weights("median", train_counts=counts)
+    assert med[4] == pytest.approx(1.0)
+    area = losses.class_weights("area", {1: 10.0, 0: 1.5}, include_nodata=True)
+    assert area[1] == 10.0 and area[0] == 1.5 and area[5] == 1.0
+
+
+def test_metrics_against_a_hand_confusion_matrix():
+    y = np.array([1, 1, 1, 2, 2, 0, 3])
+    p = np.array([1, 1, 2, 2, 1, 1, 3])
+    cm = metrics.confusion(y, p)
+    s = metrics.scores(cm)
+    assert s["oa"] == pytest.approx(4 / 6)  # class-0 pixel left out
+    f1_1, f1_2, f1_3 = 2 * (2 / 3 * 2 / 3) / (4 / 3), 0.5, 1.0  # P1 = 2/3 (class-0 prediction not counted), R1 = 2/3
+    assert s["f1"][1] == pytest.approx(f1_1) and s["f1"][2] == pytest.approx(f1_2) and s["f1"][3] == pytest.approx(f1_3)
+    assert s["macro_f1"] == pytest.approx((f1_1 + f1_2 + f1_3) / 3)
+    assert s["iou"][2] == pytest.approx(1 / 3)
+
+
+def _pattern(n=24, t=None, seed=0):
+    """Vertical bands of classes 1, 7, 8 whose channel values differ by class (plus noise)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros((n, 16, 16), np.int32)
+    for i in range(n):
+        off = rng.integers(0, 16)
+        y[i] = np.array([1, 7, 8])[((np.arange(16) + off) // 6) % 3][None, :]
+    level = {1: -1.0, 7: 0.0, 8: 1.0}
+    base = np.vectorize(level.get)(y).astype("float32")
+    x = np.stack([base, -base], -1) + rng.normal(0, 0.3, (n, 16, 16, 2)).astype("float32")
+    if t:
+        x = np.stack([x + rng.normal(0, 0.3, x.shape).astype("float32") for _ in range(t)], 1)
+    return x, y
+
+
+@pytest.mark.parametrize("name,t", [("cnn", None), ("convlstm", 3), ("tae", 3), ("pixel_rf", None)])
+def test_models_overfit_a_simple_pattern(name, t):
+    x, y = _pattern(t=t)
+    m, _ = api.fit_arrays(x, y, model=name, epochs=40, batch_size=8, learning_rate=5e-3, base_filters=8, gamma=0.0)
+    s = api.score(m, x, y)
+    assert s["oa"] > 0.9, s["oa"]
+
+
+def test_same_seed_same_numbers():
+    x, y = _pattern()
+    a, _ = api.fit_arrays(x, y, epochs=3, base_filters=4, seed=3)
+    b, _ = api.fit_arrays(x, y, epochs=3, base_filters=4, seed=3)
+    assert np.array_equal(api.predict(a, x)[1], api.predict(b, x)[1])
+
+
+def test_every_model_runs_under_jax():
+    code = (
+        "import numpy as np, keras\n"
+        "from rocksoil_nb import models, losses\n"
+        "assert keras.backend.backend() == 'jax'\n"
+        "for name, shape in [('cnn', (16, 16, 2)), ('convlstm', (3, 16, 16, 2)), ('tae', (3, 16, 16, 2))]:\n"
+        "    m = models.build(name, shape, base_filters=4)\n"
+        "    m.compile(optimizer='adam', loss=losses.make('weighted_focal', losses.class_weights('equal')))\n"
+        "    x = np.random.rand(4, *shape).astype('float32'); y = np.random.randint(1, 14, (4, 16, 16))\n"
+        "    h = m.fit(x, y, epochs=1, verbose=0)\n"
+        "    p = m.predict(x, verbose=0)\n"
+        "    assert p.shape == (4, 16, 16, 14) and np.isfinite(h.history['loss'][0])\n"
+        "print('jax ok')\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "jax ok" in r.stdout
+
+
+def test_training_resumes_after_an_interruption(tmp_path, trained_demo, monkeypatch):
+    from rocksoil_nb import train
+
+    cfg = trained_demo
+    real = train._callbacks
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("laptop went to sleep")
+
+    monkeypatch.setattr(train, "_callbacks", lambda *a, **k: real(*a, **k) + [Stop()])
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 1 and len(state["history"]) == 2
+    monkeypatch.setattr(train, "_callbacks", real)
+    res = train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
+    hist = json.loads((out / "state.json").read_text())["history"]
+    assert [h["epoch"] for h in hist] == [0, 1, 2, 3]  # continued from epoch 3, nothing repeated
+    assert res["epochs_run"] == 4 and 0 <= res["test"]["oa"] <= 1
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 0 and man["versions"]["keras"] and "device" in man
+    again = train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
+    assert again == res  # a finished run is reused
+
+
+@pytest.fixture(scope="module")
+def trained_demo(tmp_path_factory, root):
+    """The demo area prepared up to 05 (patches) in a temporary working folder."""
+    from rocksoil_nb import config, labels, preprocess
+    from rocksoil_nb.simulate import simulate
+
+    work = tmp_path_factory.mktemp("trainwork")
+    os.environ["ROCKSOIL_WORKDIR"] = str(work)
+    try:
+        cfg = config.load("demo", "quick", root=root)
+    finally:
+        os.environ.pop("ROCKSOIL_WORKDIR")
+    simulate(cfg, progress=False)
+    from rocksoil_nb import ecostress
+
+    ref = ecostress.reference_grid(cfg.raw_dir / "ecostress")
+    labels.make_labels(labels.find_geology_vector(cfg.raw_dir), ref, preprocess.labels_path(cfg))
+    inv = preprocess.run_inventory(cfg, progress=False)
+    preprocess.run_cube(cfg, inv, progress=False)
+    preprocess.run_patches(cfg, ["thermal_only"], progress=False)
+    return cfg
