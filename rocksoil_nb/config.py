@@ -200,6 +200,7 @@ class Profile:
     models: list[str] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf"])
     protocols: list[str] = field(default_factory=lambda: ["thesis", "spatial"])
     sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
+    sweep_params: list[str] = field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])
     notes: str = ""
 
 

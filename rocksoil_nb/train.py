@@ -83,37 +83,42 @@ def set_seed(seed: int) -> None:
             pass
 
 
-def predict_dataset(model, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Predicted classes, true classes and weights over a PatchData (weights from ``data``)."""
-    preds, ys, ws = [], [], []
+def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """Predicted classes, true classes, weights over a PatchData, and the mean loss when ``loss_fn`` is given."""
+    preds, ys, ws, loss_sum, n = [], [], [], 0.0, 0
     for i in range(len(data)):
         x, y, w = data[i]
-        p = model.predict_proba(x) if hasattr(model, "predict_proba") else model.predict_on_batch(x)
-        preds.append(np.asarray(p).argmax(-1))
+        p = np.asarray(model.predict_proba(x) if hasattr(model, "predict_proba") else model.predict_on_batch(x))
+        if loss_fn is not None:
+            loss_sum += float(loss_fn(np.where(w > 0, y, losses.IGNORE), p)) * len(x)
+            n += len(x)
+        preds.append(p.argmax(-1))
         ys.append(y)
         ws.append(w)
-    return np.concatenate(preds), np.concatenate(ys), np.concatenate(ws)
+    return np.concatenate(preds), np.concatenate(ys), np.concatenate(ws), (loss_sum / n if n else None)
 
 
-def evaluate(model, data, include_nodata: bool = False) -> dict:
-    """Confusion matrix and scores of ``model`` on a PatchData split."""
-    p, y, w = predict_dataset(model, data)
+def evaluate(model, data, include_nodata: bool = False, loss_fn=None) -> dict:
+    """Confusion matrix and scores of ``model`` on a PatchData split (and the mean loss with ``loss_fn``)."""
+    p, y, w, loss = predict_dataset(model, data, loss_fn)
     cm = metrics.confusion(y, p, w > 0)
-    return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata)}
+    return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": loss}
 
 
 def _callbacks(out: Path, val_data, train_probe, include_nodata: bool, patience: int, state: dict):
     import keras
 
     class EpochScores(keras.callbacks.Callback):
-        """OA and macro-F1 on validation and a fixed training subset, each epoch."""
+        """Validation loss, OA and macro-F1, and OA and macro-F1 on a fixed training subset, each epoch."""
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
             for prefix, d in (("val_", val_data), ("", train_probe)):
                 if d is not None and len(d):
-                    s = evaluate(self.model, d, include_nodata)
+                    s = evaluate(self.model, d, include_nodata, self.model.loss if prefix else None)
                     logs[f"{prefix}oa"], logs[f"{prefix}macro_f1"] = s["oa"], s["macro_f1"]
+                    if prefix:
+                        logs["val_loss"] = s["loss"]
 
     class Checkpoint(keras.callbacks.Callback):
         """Model and state after every epoch (atomic), best model on the lowest validation loss."""
@@ -139,8 +144,11 @@ def _callbacks(out: Path, val_data, train_probe, include_nodata: bool, patience:
 
 def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
           weights: str = "area", seed: int = 0, max_samples: int | None = None, out_dir: Path | None = None,
-          hp_overrides: dict | None = None, verbose: int = 1, extra_callbacks: list | None = None) -> dict:
-    """Train (or resume, or reuse) one run and return its summary (history, test scores, paths)."""
+          hp_overrides: dict | None = None, verbose: int = 1, extra_callbacks: list | None = None, evaluate_test: bool = True) -> dict:
+    """Train (or resume, or reuse) one run and return its summary (history, test scores, paths).
+
+    ``evaluate_test=False`` (tuning, sweeps) leaves the test split untouched.
+    """
     import keras
 
     from .datasets import PatchData
@@ -188,10 +196,10 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
         net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, model)), loss=losses.make(hp.loss, cw, hp.focal_gamma))
     io.write_json(out / "run.json", {"key": key})
     if state["epoch"] + 1 < epochs:
-        net.fit(train_d, validation_data=_as_training(val_d), epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,
+        net.fit(train_d, epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,
                 callbacks=_callbacks(out, val_d, probe, include0, hp.early_stopping_patience, state) + list(extra_callbacks or []))
     best = keras.saving.load_model(out / BEST) if (out / BEST).exists() else net
-    test = evaluate(best, test_d, include0) if len(test_d.samples) else None
+    test = evaluate(best, test_d, include0) if evaluate_test and len(test_d.samples) else None
     history = pd.DataFrame(state["history"])
     io.write_csv(out / "history.csv", history)
     val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
@@ -201,15 +209,6 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     _write_manifest(cfg, out, key, manifest, seed, t0, result)
     io.write_json(done, result)
     return result
-
-
-def _as_training(d):
-    """The same split yielding (x, y) with ignored pixels, for Keras's validation loss."""
-    import copy
-
-    t = copy.copy(d)
-    t.for_training = True
-    return t
 
 
 def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: int, t0: float) -> dict:

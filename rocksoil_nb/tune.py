@@ -61,7 +61,7 @@ def run_study(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: 
         hp["learning_rate"] = {"cnn": hp["learning_rate"]["cnn"], "convlstm": hp["learning_rate"]["cnn"]}
         out = cfg.models_dir / "tune" / name / f"trial-{trial.number:04d}"
         res = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
-                          extra_callbacks=[Report(trial)])
+                          extra_callbacks=[Report(trial)], evaluate_test=False)
         return res.get("val_macro_f1_best") or 0.0
 
     if done < n_trials:
@@ -116,20 +116,23 @@ def plot_study(study):
 
 def thesis_sweeps(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "thesis", points: int | None = None,
                   epochs: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:
-    """Thesis Table 2: one parameter at a time around the configured values. Returns (table, histories)."""
+    """Thesis Table 2: one parameter at a time around the configured values (validation scores only; the
+    test split stays unseen). The profile names the parameters and the number of values. Returns (table, histories)."""
     points = points or cfg.profile.sweep_points
     rows, hist = [], {}
-    for param, values in SWEEPS.items():
+    for param in cfg.profile.sweep_params:
+        values = SWEEPS[param]
         take = values if points >= len(values) else [values[i] for i in np.linspace(0, len(values) - 1, points).round().astype(int)]
         for v in take:
             hp = {"learning_rate": {"cnn": v, "convlstm": v}} if param == "learning_rate" else {param: v}
             out = cfg.models_dir / "sweeps" / f"{model}-{param}-{v:g}"
-            r = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, seed=seed, verbose=0)
+            r = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
+                            evaluate_test=False)
             h = pd.read_csv(out / "history.csv")
             hist[(param, v)] = h
             rows.append({"parameter": param, "value": v, "epochs": r["epochs_run"], "final_loss": h["loss"].iloc[-1],
                          "final_val_loss": h.get("val_loss", pd.Series([np.nan])).iloc[-1],
-                         "best_val_macro_f1": r.get("val_macro_f1_best"), "test_oa": (r["test"] or {}).get("oa")})
+                         "best_val_macro_f1": r.get("val_macro_f1_best")})
     return pd.DataFrame(rows), hist
 
 
@@ -151,9 +154,8 @@ def loss_comparison(cfg, model: str = "cnn", variant: str = "thermal_only", prot
         out = cfg.models_dir / "losses" / f"{model}-{loss}-{weights}"
         hp = {"loss": loss, "focal_gamma": gamma}
         r = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, weights=weights, seed=seed,
-                        verbose=0)
+                        verbose=0, evaluate_test=False)
         rows.append({"loss": label, "epochs": r["epochs_run"], "best_val_macro_f1": r.get("val_macro_f1_best"),
-                     "test_oa": (r["test"] or {}).get("oa"), "test_macro_f1": (r["test"] or {}).get("macro_f1"),
                      "largest class weight": float(np.max(losses.class_weights(weights, cfg.classes.weights, counts)))})
     return pd.DataFrame(rows)
 

@@ -112,9 +112,9 @@ def test_every_model_runs_under_jax():
         "    m = models.build(name, shape, base_filters=4)\n"
         "    m.compile(optimizer='adam', loss=losses.make('weighted_focal', losses.class_weights('equal')))\n"
         "    x = np.random.rand(4, *shape).astype('float32'); y = np.random.randint(1, 14, (4, 16, 16))\n"
-        "    h = m.fit(x, y, epochs=1, verbose=0)\n"
-        "    p = m.predict(x, verbose=0)\n"
-        "    assert p.shape == (4, 16, 16, 14) and np.isfinite(h.history['loss'][0])\n"
+        "    loss = m.train_on_batch(x, y)\n"
+        "    p = m.predict_on_batch(x)\n"
+        "    assert p.shape == (4, 16, 16, 14) and np.isfinite(loss)\n"
         "print('jax ok')\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
