@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 
 
-.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess strip clean-data
+.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
@@ -18,6 +18,7 @@ help:
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
+	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
 
 # Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
 $(STAMP): requirements.lock pyproject.toml
@@ -57,6 +58,9 @@ experiments: $(STAMP)
 
 bench-difficulty: $(STAMP)
 	$(PY) bench/difficulty.py
+
+bench-models: $(STAMP)
+	$(PY) bench/models.py
 
 bench-preprocess: $(STAMP)
 	$(PY) bench/preprocess.py $(if $(filter demo,$(AOI)),villoslada,$(AOI))

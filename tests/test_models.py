@@ -172,3 +172,17 @@ def trained_demo(tmp_path_factory, root):
     preprocess.run_cube(cfg, inv, progress=False)
     preprocess.run_patches(cfg, ["thermal_only"], progress=False)
     return cfg
+
+
+def test_flops_of_a_hand_sized_network():
+    from rocksoil_nb import flops
+
+    inp = keras.Input((8, 8, 3))
+    out = keras.layers.Conv2D(4, 3, padding="same")(inp)
+    out = keras.layers.Conv2DTranspose(2, 2, strides=2)(out)
+    m = keras.Model(inp, out)
+    assert flops.model_flops(m) == 2 * 8 * 8 * 9 * 3 * 4 + 2 * 8 * 8 * 4 * 4 * 2
+    seq = keras.Input((3, 8, 8, 2))
+    cl = keras.Model(seq, keras.layers.ConvLSTM2D(4, 3, padding="same")(seq))
+    assert flops.model_flops(cl) == 2 * 3 * 8 * 8 * 9 * (2 + 4) * 4 * 4
+    assert flops.matmul_peak_gflops(256, 2) > 0.1
