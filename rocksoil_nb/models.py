@@ -47,13 +47,18 @@ def _decoder(x, skips, base: int, l2: float, dropout: float, n_classes: int):
     return layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32", name="classes")(x)
 
 
+def _prelude(input_shape, depth: int | None, name: str):
+    """(input tensor, depth) for an input shape ending in (H, W, C); checks H, W against the depth."""
+    h, w = input_shape[-3], input_shape[-2]
+    depth = depth or depth_for(min(h, w))
+    _check_divisible(h, w, depth)
+    return keras.Input(tuple(input_shape), name=name), depth
+
+
 def build_cnn(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
               n_classes: int = N_CLASSES) -> keras.Model:
     """U-Net for patches of shape (H, W, C)."""
-    h, w, _ = input_shape
-    depth = depth or depth_for(min(h, w))
-    _check_divisible(h, w, depth)
-    inp = keras.Input(tuple(input_shape), name="patch")
+    inp, depth = _prelude(input_shape, depth, "patch")
     x, skips = inp, []
     for level in range(depth):
         x = _conv_block(x, base_filters * 2**level, l2, f"enc{level}")
@@ -67,10 +72,7 @@ def build_cnn(input_shape, base_filters: int = 16, depth: int | None = None, dro
 def build_convlstm(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
                    n_classes: int = N_CLASSES) -> keras.Model:
     """U-Net with a ConvLSTM2D encoder for sequences of shape (T, H, W, C)."""
-    t, h, w, _ = input_shape
-    depth = depth or depth_for(min(h, w))
-    _check_divisible(h, w, depth)
-    inp = keras.Input(tuple(input_shape), name="sequence")
+    inp, depth = _prelude(input_shape, depth, "sequence")
     x, skips = inp, []
     for level in range(depth):
         f = base_filters * 2**level
@@ -148,10 +150,8 @@ class AttentionPool(layers.Layer):
 def build_tae(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
               n_classes: int = N_CLASSES, heads: int = 4) -> keras.Model:
     """Lightweight U-TAE for sequences of shape (T, H, W, C)."""
-    t, h, w, c = input_shape
-    depth = depth or depth_for(min(h, w))
-    _check_divisible(h, w, depth)
-    inp = keras.Input(tuple(input_shape), name="sequence")
+    inp, depth = _prelude(input_shape, depth, "sequence")
+    h, w = input_shape[1], input_shape[2]
     x, feats = inp, []
     for level in range(depth):
         f = base_filters * 2**level
