@@ -72,6 +72,7 @@ class Hyperparameters:
     sequence_length: int = 5
     sequence_stride: int = 3
     dropout: float = 0.2
+    mixed_precision: bool = False  # float16 compute on a GPU (ignored on CPU)
 
 
 @dataclass

@@ -83,6 +83,31 @@ def set_seed(seed: int) -> None:
             pass
 
 
+def distribution(mixed_precision: bool = False):
+    """A context for building and compiling: ``tf.distribute.MirroredStrategy`` when several GPUs are
+    visible under TensorFlow, else a no-op. Turns on mixed precision when asked and a GPU is present."""
+    import contextlib
+
+    import keras
+
+    gpus = []
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if mixed_precision and gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if keras.backend.backend() == "tensorflow" and len(gpus) > 1:
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
 def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Predicted classes, true classes, weights over a PatchData, and the mean loss when ``loss_fn`` is given."""
     preds, ys, ws, loss_sum, n = [], [], [], 0.0, 0
@@ -192,8 +217,9 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
             print(f"resuming {out.name} after epoch {state['epoch'] + 1} of {epochs}")
     else:
         x0, _ = train_d[0]
-        net = models.build(model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
-        net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, model)), loss=losses.make(hp.loss, cw, hp.focal_gamma))
+        with distribution(hp.mixed_precision):
+            net = models.build(model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
+            net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, model)), loss=losses.make(hp.loss, cw, hp.focal_gamma))
     io.write_json(out / "run.json", {"key": key})
     if state["epoch"] + 1 < epochs:
         net.fit(train_d, epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,

@@ -20,7 +20,11 @@ SWEEPS = {"learning_rate": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "l2": [0.0, 0.001, 0.
 
 
 def storage_url(cfg, storage: str | None = None) -> str:
-    """``storage`` if given (e.g. postgresql://…), else SQLite in ``models/<aoi>/optuna.db``."""
+    """``storage`` if given, else ``$OPTUNA_STORAGE`` (e.g. postgresql://user:pw@host/db, kept out of notebooks),
+    else SQLite in ``models/<aoi>/optuna.db``."""
+    import os
+
+    storage = storage or os.environ.get("OPTUNA_STORAGE")
     if storage:
         return storage
     cfg.models_dir.mkdir(parents=True, exist_ok=True)
