@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import ecostress, sentinel
@@ -54,42 +53,12 @@ def inventory(raw_dir: str | Path) -> pd.DataFrame:
 
 
 def scene_table(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0.15) -> pd.DataFrame:
-    """One row per ECOSTRESS pass: UTC time, layers present (and each layer's file name, column
-    ``<layer>_file``), cloud / bad / valid fractions from the cloud layer and decoded QC bits, and
-    whether the thesis filter would keep it."""
-    import rasterio
+    """One row per ECOSTRESS pass with its layer files (``<layer>_file``), cloud / bad / valid fractions from
+    the cloud layer and decoded QC bits, and whether the scene filter keeps it (the reason when not).
 
-    raw = Path(raw_dir) / "ecostress"
-    files = sorted(raw.glob("*.tif"))
-    by_time: dict = {}
-    for p in files:
-        try:
-            n = ecostress.parse_name(p)
-        except ValueError:
-            continue
-        by_time.setdefault(n.time, {})[n.layer] = p
-    rows = []
-    for t in sorted(by_time):
-        lay = by_time[t]
-        rec = {"time_utc": t, "layers": ",".join(sorted(lay))}
-        rec.update({f"{name}_file": lay[name].name if name in lay else "" for name in ecostress.REQUESTED_LAYERS})
-        if "QC" in lay:
-            with rasterio.open(lay["QC"]) as s:
-                qc = s.read(1)
-                rec["shape"] = f"{s.height}x{s.width}"
-            cloud = None
-            if "cloud" in lay:
-                with rasterio.open(lay["cloud"]) as s:
-                    cloud = s.read(1)
-            rec.update(ecostress.scene_fractions(qc, cloud))
-            reasons = []
-            if rec["cloud_fraction"] > max_cloud:
-                reasons.append(f"cloud {rec['cloud_fraction']:.0%} > {max_cloud:.0%}")
-            if rec["bad_fraction"] > max_bad:
-                reasons.append(f"bad quality {rec['bad_fraction']:.0%} > {max_bad:.0%}")
-            rec["kept"] = not reasons
-            rec["reason"] = "; ".join(reasons)
-        else:
-            rec.update(cloud_fraction=np.nan, bad_fraction=np.nan, valid_fraction=np.nan, kept=False, reason="no QC layer")
-        rows.append(rec)
-    return pd.DataFrame(rows)
+    The same table as 03's inventory (``rocksoil_nb.inventory.build``) with the default validity rule.
+    """
+    from ..config import Preprocess, SceneFilter
+    from ..inventory import build
+
+    return build(raw_dir, Preprocess(), SceneFilter(max_cloud, max_bad), progress=False)
