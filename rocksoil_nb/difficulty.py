@@ -34,6 +34,7 @@ def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
     """Per-pixel features of the kept passes on the reference grid: LST minus the scene median (K)
     and emissivity, with cloudy and bad pixels set to 0 (after centring). Returns (grid, X (rows, cols, 2·n), n)."""
     from .acquire import scene_table
+    from .config import Preprocess
 
     raw = Path(raw_dir)
     grid = ecostress.reference_grid(raw / "ecostress")
@@ -50,7 +51,7 @@ def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
                 arr[lay] = s.read(1)
         if len(arr) < 4:
             continue
-        good = ~ecostress.is_cloudy(arr["QC"], arr["cloud"]) & ~ecostress.is_bad(arr["QC"]) & np.isfinite(arr["LST"])
+        good = ecostress.valid_mask(arr["QC"], arr["cloud"], arr["LST"], Preprocess())
         lst = np.where(good, arr["LST"] - np.nanmedian(np.where(good, arr["LST"], np.nan)), 0.0)
         em = np.where(good, arr["EmisWB"] - 0.96, 0.0)
         feats += [lst, em]

@@ -160,20 +160,6 @@ def is_cloudy(qc, cloud=None) -> np.ndarray:
     return cl
 
 
-def is_bad(qc) -> np.ndarray:
-    """Pixels of bad quality: not produced (mandatory 11, fill), data quality missing/bad
-    (01 stripe, 11), or LST accuracy poor (00, > 2 K). Cloud is counted separately."""
-    f = unpack_qc(qc)
-    return (f["mandatory"] == 3) | (f["data_quality"] == 1) | (f["data_quality"] == 3) | ((f["lst_accuracy"] == 0) & (f["mandatory"] != 2))
-
-
-def scene_fractions(qc, cloud=None) -> dict[str, float]:
-    """Cloud and bad-quality fractions (0-1) of a scene's pixels, and the clear good fraction."""
-    cl = is_cloudy(qc, cloud)
-    bad = is_bad(qc) & ~cl
-    return {"cloud_fraction": float(cl.mean()), "bad_fraction": float(bad.mean()), "valid_fraction": float((~cl & ~bad).mean())}
-
-
 # --------------------------------------------------------------------------- reference grid
 
 

@@ -54,10 +54,13 @@ def test_qc_known_values():
 
 
 def test_scene_fractions():
+    from rocksoil_nb.config import Preprocess
+
     qc = ecostress.pack_qc(mandatory=np.array([0, 2, 3, 0]), lst_accuracy=np.array([3, 3, 3, 0]))
     cloud = np.array([0, 1, 0, 0], dtype=np.uint8)
-    f = ecostress.scene_fractions(qc, cloud)
-    assert f == {"cloud_fraction": 0.25, "bad_fraction": 0.5, "valid_fraction": 0.25}
+    cloudy = ecostress.is_cloudy(qc, cloud)
+    valid = ecostress.valid_mask(qc, cloud, np.full(4, 300.0), Preprocess())
+    assert cloudy.mean() == 0.25 and (~valid & ~cloudy).mean() == 0.5 and valid.mean() == 0.25
 
 
 def test_reference_grid_from_real_fixture(fixture_dir, tmp_path):
