@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 
 
-.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models strip clean-data
+.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models bench-reconstruct strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
+	@echo "make bench-reconstruct                               full-scene mapping overhead and predict peak memory"
 
 # Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
 $(STAMP): requirements.lock pyproject.toml
@@ -61,6 +62,9 @@ bench-difficulty: $(STAMP)
 
 bench-models: $(STAMP)
 	$(PY) bench/models.py
+
+bench-reconstruct: $(STAMP)
+	$(PY) bench/reconstruct.py
 
 bench-preprocess: $(STAMP)
 	$(PY) bench/preprocess.py $(if $(filter demo,$(AOI)),villoslada,$(AOI))

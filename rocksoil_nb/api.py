@@ -50,9 +50,10 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
 
 def predict(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(classes (N, H, W), probabilities (N, H, W, 14)) for patches or sequences ``x``."""
-    x = np.asarray(x, dtype=np.float32)
-    p = model.predict_proba(x) if hasattr(model, "predict_proba") else model.predict(x, verbose=0)
-    return np.asarray(p).argmax(-1), np.asarray(p)
+    from .train import probabilities
+
+    p = probabilities(model, np.asarray(x, dtype=np.float32))
+    return p.argmax(-1), p
 
 
 def score(model, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, include_nodata: bool = False) -> dict:

@@ -1,4 +1,4 @@
-"""Console entry point ``rocksoil``: simulate, report."""
+"""Console entry point ``rocksoil``: simulate, inventory, experiments, predict, report."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--aoi", default="demo")
     ex.add_argument("--profile", default=None)
     ex.add_argument("--tuned", action="store_true", help="use models/<aoi>/best_params.json from 06_tune")
+    pr = sub.add_parser("predict", help="map a folder of new ECOSTRESS scenes (+ optional Sentinel-1) with a trained run")
+    pr.add_argument("--model", required=True, help="a trained run folder, e.g. models/demo/thermal_only-convlstm-spatial")
+    pr.add_argument("--scenes", required=True, help="folder of ECOSTRESS L2T GeoTIFFs (AppEEARS names), or one holding ecostress/ "
+                                                    "and sentinel1/")
+    pr.add_argument("--out", required=True, help="output folder: maps/*.tif (+ .qml), dates.csv, inventory.csv, cube.zarr")
+    pr.add_argument("--dates", default="all", choices=["all"], help="which dates to map")
+    pr.add_argument("--batch", type=int, default=64, help="windows predicted at once (memory)")
+    pr.add_argument("--quiet", action="store_true")
     r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/")
     r.add_argument("--aoi", default="demo")
     r.add_argument("--profile", default=None)
@@ -68,6 +76,17 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = config.load(a.aoi, a.profile)
             print(experiments.results_table(experiments.run(cfg, use_tuned=a.tuned), cfg).to_string(index=False))
+            return 0
+        if a.cmd == "predict":
+            from .predict import IncompatibleScenes, predict
+
+            try:
+                rec = predict(a.model, a.scenes, a.out, which=a.dates, progress=not a.quiet, batch=a.batch)
+            except (IncompatibleScenes, FileNotFoundError, ValueError) as e:
+                print(f"rocksoil predict: {e}", file=sys.stderr)
+                return 2
+            print(f"{len(rec.dates)} dates mapped on a {rec.grid.rows} x {rec.grid.cols} grid ({rec.grid.crs}); "
+                  f"consensus and per-date maps in {rec.out_dir}")
             return 0
         if a.cmd == "report":
             from .report import main as report_main

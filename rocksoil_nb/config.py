@@ -202,6 +202,7 @@ class Profile:
     protocols: list[str] = field(default_factory=lambda: ["thesis", "spatial"])
     sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
     sweep_params: list[str] = field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])
+    map_dates: str = "test"  # 08's full-scene maps: "all" dates of the variant or the thesis protocol's "test" dates
     notes: str = ""
 
 
@@ -470,6 +471,8 @@ def load(aoi: str, profile: str | None = None, root: Path | None = None, overrid
     _check_semantics(cfg, src)
     cfg.profile_name = pname
     cfg.profile = _build(Profile, prof_meta, f"{profiles_path} [{pname}]")
+    if cfg.profile.map_dates not in ("all", "test"):
+        raise ParameterError(f"{profiles_path}: key '{pname}.map_dates' must be 'all' or 'test', got {cfg.profile.map_dates!r}")
     cfg.root = root
     cfg.workdir = Path(os.environ.get("ROCKSOIL_WORKDIR") or root).resolve()
     return cfg

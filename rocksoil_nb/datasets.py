@@ -18,6 +18,19 @@ import pandas as pd
 from .patches import PROTOCOLS, SPLITS, read_manifest
 
 
+def normalise(x: np.ndarray, valid: np.ndarray, mean: np.ndarray, std: np.ndarray, validity_channel: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """One frame (bands, y, x) in physical units → model input (y, x, C) float32: standardised with the
+    training ``mean``/``std`` (bands, 1, 1); pixels not valid or not finite in every band set to 0 (plus a
+    0/1 validity channel when asked). Returns (input, finite mask)."""
+    finite = np.isfinite(x).all(axis=0) & valid
+    z = np.nan_to_num((x - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
+    z = np.where(finite[None], z, 0.0)
+    if validity_channel:
+        z = np.concatenate([z, finite[None].astype(np.float32)])
+    return np.moveaxis(z, 0, -1).astype(np.float32), finite
+
+
 def _keras_base():
     import keras
 
@@ -105,12 +118,7 @@ class PatchData(_keras_base()):
 
     def _frame(self, t: int, r: int, c: int) -> tuple[np.ndarray, np.ndarray]:
         x, v = self.src.window(t, r, c, self.p)
-        finite = np.isfinite(x).all(axis=0) & v
-        x = np.nan_to_num((x - self.mean) / self.std, nan=0.0, posinf=0.0, neginf=0.0)
-        x = np.where(finite[None], x, 0.0)
-        if self.validity_channel:
-            x = np.concatenate([x, finite[None].astype(np.float32)])
-        return np.moveaxis(x, 0, -1).astype(np.float32), finite
+        return normalise(x, v, self.mean, self.std, self.validity_channel)
 
     def __getitem__(self, i: int):
         idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]

@@ -30,27 +30,32 @@ def class_map(labels: np.ndarray, ax=None, title: str = "", pixel_m: float = 70.
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 6))
     cmap, norm = classes.colormap()
+    cmap = cmap.copy()
+    cmap.set_bad("white")
+    labels = np.ma.masked_greater_equal(np.asarray(labels), classes.N_CLASSES)  # e.g. 255 = not mapped
     ax.imshow(labels, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
     scale_bar(ax, pixel_m, labels.shape[1])
     if legend:
-        ax.legend(handles=classes.legend_handles(np.unique(labels)), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+        ax.legend(handles=classes.legend_handles(np.unique(labels.compressed())), loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize=8, title="class", frameon=False)
     return ax
 
 
 def raster_map(arr: np.ndarray, ax=None, title: str = "", units: str = "", cmap: str = "inferno", pixel_m: float = 70.0,
-               robust: bool = True):
-    """Continuous raster with a colour bar in ``units`` and a scale bar; NaN shown grey."""
+               robust: bool = True, vmin: float | None = None, vmax: float | None = None):
+    """Continuous raster with a colour bar in ``units`` and a scale bar; NaN shown grey. ``vmin``/``vmax``
+    fix the colour range (else the 2nd-98th percentiles when ``robust``)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     a = np.asarray(arr, dtype=float)
     finite = a[np.isfinite(a)]
-    vmin, vmax = (np.percentile(finite, [2, 98]) if robust and finite.size else (None, None))
+    if vmin is None and vmax is None:
+        vmin, vmax = (np.percentile(finite, [2, 98]) if robust and finite.size else (None, None))
     cm = plt.get_cmap(cmap).copy()
     cm.set_bad("0.7")
     im = ax.imshow(np.ma.masked_invalid(a), cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")

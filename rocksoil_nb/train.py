@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import io, losses, metrics, models
 
-CKPT, BEST, STATE = "checkpoint.keras", "best.keras", "state.json"
+CKPT, BEST, STATE, INPUTS = "checkpoint.keras", "best.keras", "state.json", "inputs.json"
 
 
 def run_dir(cfg, variant: str, model: str, protocol: str) -> Path:
@@ -108,12 +108,19 @@ def distribution(mixed_precision: bool = False):
     return contextlib.nullcontext()
 
 
+def probabilities(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Class probabilities (N, H, W, 14) float32 of a Keras model or the per-pixel forest, ``batch`` samples at a time."""
+    f = model.predict_proba if hasattr(model, "predict_proba") else model.predict_on_batch
+    parts = [np.asarray(f(x[i : i + batch]), dtype=np.float32) for i in range(0, len(x), batch)]
+    return np.concatenate(parts) if parts else np.zeros((0, *x.shape[-3:-1], 14), np.float32)
+
+
 def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Predicted classes, true classes, weights over a PatchData, and the mean loss when ``loss_fn`` is given."""
     preds, ys, ws, loss_sum, n = [], [], [], 0.0, 0
     for i in range(len(data)):
         x, y, w = data[i]
-        p = np.asarray(model.predict_proba(x) if hasattr(model, "predict_proba") else model.predict_on_batch(x))
+        p = probabilities(model, x)
         if loss_fn is not None:
             loss_sum += float(loss_fn(np.where(w > 0, y, losses.IGNORE), p)) * len(x)
             n += len(x)
@@ -193,10 +200,14 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
            "max_samples": max_samples, "hp": dataclasses.asdict(hp), "include_nodata": include0,
            "dataset": hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]}
     done = out / "metrics.json"
+    spec = input_spec(cfg, manifest, variant, model, protocol, kind)
+    if not (out / INPUTS).exists() or json.loads((out / INPUTS).read_text()) != spec:
+        io.write_json(out / INPUTS, spec)
     if done.exists() and json.loads((out / "run.json").read_text()).get("key") == key:
         return json.loads(done.read_text())
     set_seed(seed)
-    common = dict(protocol=protocol, kind=kind, batch_size=hp.batch_size, include_nodata=include0, seed=seed)
+    common = dict(protocol=protocol, kind=kind, batch_size=hp.batch_size, include_nodata=include0, seed=seed,
+                  validity_channel=cfg.preprocess.validity_channel)
     train_d = PatchData(ds_dir, split="train", shuffle=True, max_samples=max_samples, for_training=True, **common)
     val_d = PatchData(ds_dir, split="val", shuffle=False, max_samples=max_samples, **common)
     test_d = PatchData(ds_dir, split="test", shuffle=False, **common)
@@ -235,6 +246,21 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     _write_manifest(cfg, out, key, manifest, seed, t0, result)
     io.write_json(done, result)
     return result
+
+
+def input_spec(cfg, manifest: dict, variant: str, model: str, protocol: str, kind: str) -> dict:
+    """What a trained model expects of its inputs, saved beside it (``inputs.json``) so that
+    ``rocksoil predict`` can apply it to new scenes: bands and their training mean / std (physical units:
+    LST K, EmisWB 0-1, VV/VH dB), patch size, overlap, sequence length, the grid's CRS and pixel size,
+    the variant's date rule and the scene filter and QC validity rule used in training."""
+    norm = manifest["kinds"][kind][protocol]["norm"]
+    return {"area": cfg.name, "variant": variant, "model": model, "protocol": protocol, "kind": kind, "bands": manifest["bands"],
+            "mean": norm["mean"], "std": norm["std"], "patch_size": manifest["patch_size"], "overlap": manifest["overlap"],
+            "sequence_length": manifest["sequence_length"] if kind == "seq" else 1,
+            "validity_channel": cfg.preprocess.validity_channel, "include_nodata": cfg.classes.include_nodata,
+            "crs": cfg.area.crs, "pixel_size_m": cfg.area.pixel_size_m, "preprocess": dataclasses.asdict(cfg.preprocess),
+            "scene_filter": dataclasses.asdict(cfg.scene_filter),
+            "acquisition": {"sar_window_days": cfg.acquisition.sar_window_days, "ndvi_window_days": cfg.acquisition.ndvi_window_days}}
 
 
 def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: int, t0: float) -> dict:
