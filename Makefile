@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 
 
-.PHONY: help env report experiments test test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models bench-reconstruct strip clean-data
+.PHONY: help env report experiments test test-extra browser workshop test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models bench-reconstruct strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
-	@echo "make test                                            unit + notebook tests (demo, quick)"
+	@echo "make test                                            unit + notebook + real-browser tests (demo, quick)"
+	@echo "make test-extra                                      checks CI also runs (every model under the JAX backend)"
+	@echo "make workshop                                        prepare a room of laptops offline (env, demo data, trained demo model)"
 	@echo "make lab                                             JupyterLab on notebooks/"
 	@echo "make experiments AOI=<aoi> [PROFILE=…]               train the variant x model x protocol matrix (resumable)"
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
@@ -35,9 +37,22 @@ env: $(STAMP)
 report: $(STAMP)
 	$(PY) -m rocksoil_nb.report --aoi $(AOI) $(PROFILE_ARG)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not extra"
+
+test-extra: $(STAMP)
+	$(PY) -m pytest -q -m extra
+
+# Debian's Chromium for the real-browser test (Playwright drives it; no browser download). Needs root or sudo-less apt.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install Debian chromium: the browser test will be skipped (fails under CI=true)"
+
+# Everything a room of laptops needs offline: environment, demo data, a trained demo model, the executed demo report.
+workshop: $(STAMP)
+	$(PY) -m rocksoil_nb.report --aoi demo --profile quick
+	@echo "workshop ready: open JupyterLab with 'make lab' and follow notebooks/README.md; report in reports/demo/index.html"
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

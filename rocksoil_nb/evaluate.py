@@ -228,6 +228,7 @@ def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: 
     d.order = pick
     x, y, w = d[0]
     prob = train.probabilities(net, x)
+    pred, conf = train.decide(prob, cfg.classes.include_nodata)
     frame = x[:, -1] if x.ndim == 5 else x
     lst = frame[..., 0] * d.std[0, 0, 0] + d.mean[0, 0, 0]
     lst = np.where(w > 0, lst, np.nan)
@@ -236,11 +237,11 @@ def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: 
         row = d.samples.iloc[pick[i]]
         plots.raster_map(lst[i], axes[i, 0], f"LST (row {row['row']}, col {row['col']})", "K", pixel_m=cfg.area.pixel_size_m)
         plots.class_map(y[i], axes[i, 1], "ground truth (map)", cfg.area.pixel_size_m, legend=False)
-        plots.class_map(prob[i].argmax(-1), axes[i, 2], f"prediction ({MODEL_NAMES.get(model, model)})", cfg.area.pixel_size_m,
+        plots.class_map(pred[i], axes[i, 2], f"prediction ({MODEL_NAMES.get(model, model)})", cfg.area.pixel_size_m,
                         legend=False)
-        plots.raster_map(prob[i].max(-1), axes[i, 3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1,
+        plots.raster_map(conf[i], axes[i, 3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1,
                          pixel_m=cfg.area.pixel_size_m)
-    codes = np.unique(np.concatenate([y.ravel(), prob.argmax(-1).ravel()]))
+    codes = np.unique(np.concatenate([y.ravel(), pred.ravel()]))
     fig.legend(handles=classes.legend_handles(codes), loc="center left", bbox_to_anchor=(1.0, 0.5), title="class", frameon=False)
     fig.suptitle(f"{variant} · {MODEL_NAMES.get(model, model)} · {protocol} protocol: test patches")
     fig.tight_layout()

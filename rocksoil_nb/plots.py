@@ -30,8 +30,7 @@ def class_map(labels: np.ndarray, ax=None, title: str = "", pixel_m: float = 70.
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 6))
     cmap, norm = classes.colormap()
-    cmap = cmap.copy()
-    cmap.set_bad("white")
+    cmap = cmap.with_extremes(bad="white")
     labels = np.ma.masked_greater_equal(np.asarray(labels), classes.N_CLASSES)  # e.g. 255 = not mapped
     ax.imshow(labels, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_title(title)

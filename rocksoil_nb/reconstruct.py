@@ -103,14 +103,19 @@ class DateMap:
     probs: np.ndarray
     valid: np.ndarray
     count: np.ndarray
+    include_nodata: bool = False
 
     @property
     def codes(self) -> np.ndarray:
-        return np.where(self.valid, self.probs.argmax(-1), maps.NOT_MAPPED).astype(np.uint8)
+        from .train import decide
+
+        return np.where(self.valid, decide(self.probs, self.include_nodata)[0], maps.NOT_MAPPED).astype(np.uint8)
 
     @property
     def confidence(self) -> np.ndarray:
-        return np.where(self.valid, self.probs.max(-1), np.nan).astype(np.float32)
+        from .train import decide
+
+        return np.where(self.valid, decide(self.probs, self.include_nodata)[1], np.nan).astype(np.float32)
 
 
 class CubeReader:
@@ -153,7 +158,7 @@ class CubeReader:
 
 
 def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[int, int]], size: int, seq: bool, batch: int = 64,
-                 mode: str = "mean") -> DateMap:
+                 mode: str = "mean", include_nodata: bool = False) -> DateMap:
     """Reconstruct one date (the last of ``frames``) from windows at ``pos``; ``seq``: the model takes (T, P, P, C)."""
     from .train import probabilities
 
@@ -169,7 +174,7 @@ def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[i
         acc.add(probabilities(model, win, batch), part, mode)
     probs, count = acc.result()
     t = frames[-1]
-    return DateMap(t, reader.times()[t], probs, xs[-1][1], count)
+    return DateMap(t, reader.times()[t], probs, xs[-1][1], count, include_nodata)
 
 
 @dataclass
@@ -229,7 +234,7 @@ def reconstruct(model, cube_path: str | Path, spec: dict, out_dir: str | Path, w
     tags = {"model": spec.get("model"), "variant": spec["variant"], "protocol": spec.get("protocol"), "area": spec.get("area"),
             **(tags or {})}
     for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
-        dm = predict_date(model, reader, fr, pos, size, spec["kind"] == "seq", batch)
+        dm = predict_date(model, reader, fr, pos, size, spec["kind"] == "seq", batch, include_nodata=bool(spec.get("include_nodata")))
         np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
         cons.count += dm.valid
         codes, conf = dm.codes, dm.confidence
@@ -244,8 +249,11 @@ def reconstruct(model, cube_path: str | Path, spec: dict, out_dir: str | Path, w
         rows.append(rec)
     probs, n = cons.result()
     mapped = n > 0
-    c_codes = np.where(mapped, probs.argmax(-1), maps.NOT_MAPPED).astype(np.uint8)
-    c_conf = np.where(mapped, probs.max(-1), np.nan).astype(np.float32)
+    from .train import decide
+
+    k, conf = decide(probs, bool(spec.get("include_nodata")))
+    c_codes = np.where(mapped, k, maps.NOT_MAPPED).astype(np.uint8)
+    c_conf = np.where(mapped, conf, np.nan).astype(np.float32)
     c_tags = {**tags, "consensus_of_dates": len(todo)}
     files += [maps.write_class_map(out / "consensus_classes.tif", c_codes, reader.grid, c_tags),
               maps.write_confidence_map(out / "consensus_confidence.tif", c_conf, reader.grid, c_tags)]

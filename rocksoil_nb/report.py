@@ -36,8 +36,10 @@ def to_html(nb_path: Path) -> Path:
     return write_text(nb_path.with_suffix(".html"), body)
 
 
-def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None) -> list[Path]:
-    """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi``."""
+def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None,
+        cell_timeout: int | None = None) -> list[Path]:
+    """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi``; a cell running
+    longer than ``cell_timeout`` seconds (default: no limit) fails the notebook."""
     import papermill as pm
 
     root = root or config.project_root()
@@ -53,7 +55,8 @@ def run(aoi: str, profile: str | None = None, only: list[str] | None = None, ker
         print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ...", flush=True)
         try:
             pm.execute_notebook(str(nb), str(out), parameters={"aoi": aoi, "profile": cfg.profile_name}, kernel_name=kernel,
-                                cwd=str(root / "notebooks"), progress_bar=False, log_output=False)
+                                cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
+                                execution_timeout=cell_timeout)
         except pm.PapermillExecutionError as e:
             to_html(out)
             raise NotebookFailed(f"{nb.name} failed for area {aoi!r} (cell {e.exec_count}): {e.ename}: {e.evalue}. "
@@ -61,7 +64,48 @@ def run(aoi: str, profile: str | None = None, only: list[str] | None = None, ker
         to_html(out)
         print(f"[report] {nb.name} done in {time.time() - t0:.0f} s -> {out}", flush=True)
         done.append(out)
+    index = write_index(cfg)
+    print(f"[report] index: {index}", flush=True)
     return done
+
+
+def write_index(cfg) -> Path:
+    """``reports/<aoi>/index.html``: links to every executed notebook's HTML, the results tables and the map
+    GeoTIFFs (with their QGIS styles), readable without Jupyter."""
+    import html
+
+    from .io import write_text
+
+    rep = cfg.reports_dir
+
+    def links(paths, label=lambda p: p.name):
+        items = "".join(f'<li><a href="{html.escape(str(p.relative_to(rep)))}">{html.escape(label(p))}</a></li>' for p in paths)
+        return f"<ul>{items}</ul>" if items else "<p><i>none yet</i></p>"
+
+    notebooks_html = sorted(rep.glob("[0-9][0-9]_*.html"))
+    tables = sorted((rep / "tables").glob("*.html")) + sorted((rep / "tables").glob("*.csv")) if (rep / "tables").exists() else []
+    maps = sorted((rep / "maps").glob("*/*.tif")) if (rep / "maps").exists() else []
+    by_run: dict[str, list[Path]] = {}
+    for m in maps:
+        by_run.setdefault(m.parent.name, []).append(m)
+    map_html = "".join(
+        f"<h3>{html.escape(run)}</h3><p>{len(files)} GeoTIFFs (Cloud-Optimized, thermal grid, colour table; open the .tif in QGIS, "
+        f"the .qml beside it styles it)</p>"
+        + links([f for f in files if f.name.startswith("consensus")] + [f for f in files if not f.name.startswith("consensus")][:6])
+        + (f"<p>… and {len(files) - 6 - sum(f.name.startswith('consensus') for f in files)} more in "
+           f"<code>maps/{html.escape(run)}/</code>; list: <a href='maps/{html.escape(run)}/dates.csv'>dates.csv</a></p>"
+           if len(files) > 6 + sum(f.name.startswith("consensus") for f in files) else "")
+        for run, files in by_run.items()) or "<p><i>no maps yet (08_evaluate writes them)</i></p>"
+    body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>rocksoil report: {html.escape(cfg.title)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}} code{{background:#eee}}</style></head><body>
+<h1>rocksoil report: {html.escape(cfg.title)}</h1>
+<p>Area <code>{html.escape(cfg.name)}</code>, profile <code>{html.escape(cfg.profile_name)}</code>.
+Accuracy figures are given under both split protocols: <b>thesis</b> (chronological) and <b>spatial</b> (disjoint blocks).</p>
+<h2>Notebooks</h2>{links(notebooks_html, lambda p: p.stem.replace("_", " ", 1))}
+<h2>Results tables</h2>{links(tables)}
+<h2>Maps</h2>{map_html}
+</body></html>"""
+    return write_text(rep / "index.html", body)
 
 
 def main(argv: list[str] | None = None) -> int:

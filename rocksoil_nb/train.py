@@ -115,6 +115,15 @@ def probabilities(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, *x.shape[-3:-1], 14), np.float32)
 
 
+def decide(p: np.ndarray, include_nodata: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(class, confidence) per pixel from probabilities (..., 14): the most probable class and its
+    probability; class 0 (no data) is never chosen unless ``include_nodata`` (it takes no part in training)."""
+    q = p if include_nodata else p[..., 1:]
+    k = q.argmax(-1)
+    conf = np.take_along_axis(q, k[..., None], -1)[..., 0]
+    return (k if include_nodata else k + 1).astype(np.uint8), conf.astype(np.float32)
+
+
 def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Predicted classes, true classes, weights over a PatchData, and the mean loss when ``loss_fn`` is given."""
     preds, ys, ws, loss_sum, n = [], [], [], 0.0, 0
@@ -124,7 +133,7 @@ def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, 
         if loss_fn is not None:
             loss_sum += float(loss_fn(np.where(w > 0, y, losses.IGNORE), p)) * len(x)
             n += len(x)
-        preds.append(p.argmax(-1))
+        preds.append(decide(p, data.include_nodata)[0])
         ys.append(y)
         ws.append(w)
     return np.concatenate(preds), np.concatenate(ys), np.concatenate(ws), (loss_sum / n if n else None)

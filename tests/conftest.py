@@ -41,3 +41,23 @@ def fixture_dir(tmp_path) -> Path:
     dst = tmp_path / "fixtures"
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory, root):
+    """The whole demo report (quick profile) in a temporary working folder, run once per session."""
+    import os
+
+    from rocksoil_nb import report
+
+    work = tmp_path_factory.mktemp("work")
+    old = os.environ.get("ROCKSOIL_WORKDIR")
+    os.environ["ROCKSOIL_WORKDIR"] = str(work)
+    try:
+        outs = report.run("demo", "quick", root=root, cell_timeout=900)
+    finally:
+        if old is None:
+            os.environ.pop("ROCKSOIL_WORKDIR")
+        else:
+            os.environ["ROCKSOIL_WORKDIR"] = old
+    return work, outs

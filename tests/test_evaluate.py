@@ -222,3 +222,15 @@ def test_ndvi_classes_follow_the_thesis_legend():
     t = ndvi.by_ndvi_class(p).set_index("NDVI class")
     assert t.loc["sparse vegetation (0-0.1)", "mean confidence"] == pytest.approx(0.8)
     assert t.loc["sparse vegetation (0-0.1)", "accuracy"] == pytest.approx(0.5) and t.loc["high (0.4-0.5)", "accuracy"] == 1.0
+
+
+def test_class_zero_is_never_chosen_unless_included():
+    from rocksoil_nb import train
+
+    p = np.zeros((2, 14), np.float32)
+    p[0, [0, 3, 7]] = [0.5, 0.2, 0.3]
+    p[1, [0, 2]] = [0.1, 0.9]
+    k, conf = train.decide(p)
+    assert list(k) == [7, 2] and conf[0] == pytest.approx(0.3) and conf[1] == pytest.approx(0.9)
+    k0, conf0 = train.decide(p, include_nodata=True)
+    assert list(k0) == [0, 2] and conf0[0] == pytest.approx(0.5)

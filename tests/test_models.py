@@ -103,6 +103,7 @@ def test_same_seed_same_numbers():
     assert np.array_equal(api.predict(a, x)[1], api.predict(b, x)[1])
 
 
+@pytest.mark.extra
 def test_every_model_runs_under_jax():
     code = (
         "import numpy as np, keras\n"

@@ -13,25 +13,6 @@ import rasterio
 pytestmark = pytest.mark.notebook
 
 
-@pytest.fixture(scope="module")
-def report_run(tmp_path_factory, root):
-    import os
-
-    from rocksoil_nb import report
-
-    work = tmp_path_factory.mktemp("work")
-    old = os.environ.get("ROCKSOIL_WORKDIR")
-    os.environ["ROCKSOIL_WORKDIR"] = str(work)
-    try:
-        outs = report.run("demo", "quick", root=root)
-    finally:
-        if old is None:
-            os.environ.pop("ROCKSOIL_WORKDIR")
-        else:
-            os.environ["ROCKSOIL_WORKDIR"] = old
-    return work, outs
-
-
 def _outputs(nb_path):
     nb = json.loads(nb_path.read_text())
     return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
@@ -181,3 +162,42 @@ def test_predict_on_the_demo_scenes_reproduces_the_evaluation_maps(report_run, t
             (short / p.name).symlink_to(p)
     seq_model = work / "models" / "demo" / "thermal_only-convlstm-spatial"  # needs 5 dates: 2 passes are refused clearly
     assert cli.main(["predict", "--model", str(seq_model), "--scenes", str(short), "--out", str(tmp_path / "p2"), "--quiet"]) == 2
+
+
+def test_report_index_links_notebooks_tables_and_maps(report_run):
+    work, _ = report_run
+    page = (work / "reports" / "demo" / "index.html").read_text()
+    for name in ("01_acquire.html", "08_evaluate.html", "09_ndvi_analysis.html", "tables/results_thermal_only.html",
+                 "consensus_classes.tif"):
+        assert name in page
+    assert "thesis" in page and "spatial" in page
+
+
+def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rocksoil_nb import widgets
+
+    work, _ = report_run
+    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(work))
+    ex = widgets.Explorer("demo", "quick")
+    assert ex.missing == [] and "thermal_only-convlstm-spatial" in ex.runs
+    ex.run, ex.t, ex.row, ex.col = "thermal_only-convlstm-spatial", len(ex.times) - 1, 10, 20
+    dm, why = ex.prediction()
+    assert why == "" and dm.probs.shape == (96, 96, 14) and np.allclose(dm.probs[10, 20].sum(), 1, atol=1e-4)
+    assert len(ex.maps_figure().axes) >= 4 and len(ex.pixel_figure().axes) >= 3
+    series = ex.pixel_series()
+    assert len(series) == len(ex.times) and 250 < series["LST"].median() < 330 and set(series["daynight"]) == {"day", "night"}
+    ex.t = 1  # a sequence model cannot map the second date: it says so
+    dm, why = ex.prediction()
+    assert dm is None and "earlier dates" in why
+    assert "no prediction" in ex.status()
+    box = widgets.explorer("demo", "quick")
+    assert box.explorer.cfg.name == "demo" and len(box.children) == 6
+    assert len(widgets.signature_explorer("demo", "quick").children) == 2
+    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))  # nothing there: the explorer names what is missing
+    empty = widgets.Explorer("demo", "quick")
+    assert any("no scenes" in m for m in empty.missing) and any("no trained model" in m for m in empty.missing)
+    empty.maps_figure()
+    assert "Nothing to explore yet" in widgets.signature_explorer("demo", "quick").value
