@@ -55,8 +55,7 @@ def raster_map(arr: np.ndarray, ax=None, title: str = "", units: str = "", cmap:
     finite = a[np.isfinite(a)]
     if vmin is None and vmax is None:
         vmin, vmax = (np.percentile(finite, [2, 98]) if robust and finite.size else (None, None))
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("0.7")
+    cm = plt.get_cmap(cmap).with_extremes(bad="0.7")
     im = ax.imshow(np.ma.masked_invalid(a), cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")
     plt.colorbar(im, ax=ax, shrink=0.8, label=units)
     ax.set_title(title)

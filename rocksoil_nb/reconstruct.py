@@ -247,6 +247,7 @@ def reconstruct(model, cube_path: str | Path, spec: dict, out_dir: str | Path, w
                       maps.write_confidence_map(out / f"{stamp}_confidence.tif", conf, reader.grid, t_tags)]
             rec["classes_file"], rec["confidence_file"] = files[-2].name, files[-1].name
         rows.append(rec)
+        del dm, codes, conf  # free this date's accumulator before the next date allocates its own
     probs, n = cons.result()
     mapped = n > 0
     from .train import decide

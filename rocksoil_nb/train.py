@@ -118,10 +118,14 @@ def probabilities(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
 def decide(p: np.ndarray, include_nodata: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(class, confidence) per pixel from probabilities (..., 14): the most probable class and its
     probability; class 0 (no data) is never chosen unless ``include_nodata`` (it takes no part in training)."""
-    q = p if include_nodata else p[..., 1:]
-    k = q.argmax(-1)
-    conf = np.take_along_axis(q, k[..., None], -1)[..., 0]
-    return (k if include_nodata else k + 1).astype(np.uint8), conf.astype(np.float32)
+    first = 0 if include_nodata else 1
+    conf = np.array(p[..., first], dtype=np.float32)  # a running maximum over classes: no copy of the (…, 14) array
+    k = np.full(conf.shape, first, dtype=np.uint8)
+    for c in range(first + 1, p.shape[-1]):
+        better = p[..., c] > conf  # strict: ties keep the lower code, as argmax does
+        conf[better] = p[..., c][better]
+        k[better] = c
+    return k, conf
 
 
 def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
