@@ -72,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
             return 0
         if a.cmd == "experiments":
-            from . import experiments
+            from . import evaluate, experiments
 
             cfg = config.load(a.aoi, a.profile)
             print(experiments.results_table(experiments.run(cfg, use_tuned=a.tuned), cfg).to_string(index=False))
+            tables = evaluate.write_tables(cfg, evaluate.all_results(cfg))
+            print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
             return 0
         if a.cmd == "predict":
             from .predict import IncompatibleScenes, predict

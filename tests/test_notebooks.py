@@ -201,3 +201,16 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     assert any("no scenes" in m for m in empty.missing) and any("no trained model" in m for m in empty.missing)
     empty.maps_figure()
     assert "Nothing to explore yet" in widgets.signature_explorer("demo", "quick").value
+
+
+def test_experiments_command_reuses_finished_runs_and_writes_tables(report_run, monkeypatch, capsys):
+    from rocksoil_nb import cli
+
+    work, _ = report_run
+    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(work))
+    before = {p: p.stat().st_mtime for p in (work / "models" / "demo").glob("*-*-*/metrics.json")}
+    assert cli.main(["experiments", "--aoi", "demo", "--profile", "quick"]) == 0
+    out = capsys.readouterr().out
+    assert "majority class" in out and "thesis-style tables" in out
+    assert before == {p: p.stat().st_mtime for p in (work / "models" / "demo").glob("*-*-*/metrics.json")}  # resumable: nothing retrained
+    assert (work / "reports" / "demo" / "tables" / "results_thermal_only.csv").exists()
