@@ -104,7 +104,10 @@ def colour(v) -> str:
 def styled(table: pd.DataFrame, title: str = ""):
     """The table colour-coded as in the thesis (gap columns left plain)."""
     cols = [c for c in table.columns if not c[0].startswith("gap")]
-    st = table.style.format("{:.3f}", na_rep="–").map(colour, subset=cols)
+    st = table.style.format("{:.3f}", na_rep="–").map(colour, subset=cols).set_table_styles([
+        {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 0.9em"},
+        {"selector": "th, td", "props": "border: 1px solid #bbb; padding: 3px 8px; text-align: right"},
+        {"selector": "caption", "props": "font-weight: bold; padding: 4px"}])
     return st.set_caption(title) if title else st
 
 
