@@ -237,6 +237,11 @@ def read_labels(path: str | Path, ref: Grid) -> np.ndarray:
         return s.read(1)
 
 
+def pass_flags(ds) -> pd.DataFrame:
+    """Per pass of a cube: is_day, is_summer, has_sar, has_ndvi (what the dataset variants select on)."""
+    return pd.DataFrame({k: ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
+
+
 def grid_of(ds) -> Grid:
     """The reference grid a cube was built on."""
     t = ds.attrs["transform"]

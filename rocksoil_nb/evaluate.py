@@ -87,10 +87,11 @@ def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     maj = r[r["model"] == "majority"].groupby("area")["majority_class"].first()
     order = {"majority": 0, "pixel_rf": 1, "cnn": 2, "convlstm": 3, "tae": 4}
-    names = [(a, f"majority class ({maj.get(a, '?')})" if m == "majority" else MODEL_NAMES.get(m, m)) for a, m in idx]
-    out = out.iloc[sorted(range(len(idx)), key=lambda i: (idx[i][0], order.get(idx[i][1], 9)))]
-    out.index = pd.MultiIndex.from_tuples([names[i] for i in sorted(range(len(idx)), key=lambda i: (idx[i][0], order.get(idx[i][1], 9)))],
-                                          names=["area", "model"])
+    rows = sorted(range(len(idx)), key=lambda i: (idx[i][0], order.get(idx[i][1], 9)))
+    out = out.iloc[rows]
+    out.index = pd.MultiIndex.from_tuples(
+        [(idx[i][0], f"majority class ({maj.get(idx[i][0], '?')})" if idx[i][1] == "majority" else MODEL_NAMES.get(idx[i][1], idx[i][1]))
+         for i in rows], names=["area", "model"])
     return out.round(3)
 
 
@@ -294,6 +295,7 @@ def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | N
 def map_accuracy(cfg, rec, variant: str) -> pd.DataFrame:
     """Consensus and per-date maps against the labels: on the spatial protocol's test blocks and on the whole area."""
     from . import reconstruct
+    from .maps import read_map
     from .preprocess import load_labels, patches_dir
 
     labels = load_labels(cfg)
@@ -304,9 +306,7 @@ def map_accuracy(cfg, rec, variant: str) -> pd.DataFrame:
         rows.append({"map": "consensus of dates", "pixels": where, **s})
     per = []
     for _, d in rec.dates.iterrows():
-        if "classes_file" in d and isinstance(d["classes_file"], str):
-            from .maps import read_map
-
+        if isinstance(d.get("classes_file"), str):
             codes, _ = read_map(rec.out_dir / d["classes_file"])
             per.append(reconstruct.map_scores(codes, labels, region == 2, cfg.classes.include_nodata))
     if per:

@@ -62,8 +62,13 @@ def write_geotiff(
     tags: dict | None = None,
     band_descriptions: list[str] | None = None,
     compress: str = "deflate",
+    cog_overviews: str | None = None,
 ) -> Path:
-    """Write a 2-D (or bands-first 3-D) array as a GeoTIFF with CRS and transform, atomically."""
+    """Write a 2-D (or bands-first 3-D) array as a GeoTIFF with CRS and transform, atomically.
+
+    ``cog_overviews`` (a resampling name, e.g. ``mode`` for classes, ``average`` for continuous values)
+    writes a Cloud-Optimized GeoTIFF (tiled, with overviews made that way) instead.
+    """
     import rasterio
 
     arr = np.asarray(array)
@@ -82,7 +87,9 @@ def write_geotiff(
         compress=compress,
         predictor=predictor,
     )
-    if arr.shape[1] >= 256 and arr.shape[2] >= 256:
+    if cog_overviews:
+        profile.update(driver="COG", blocksize=256, overview_resampling=cog_overviews)
+    elif arr.shape[1] >= 256 and arr.shape[2] >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with atomic_path(path, suffix=".tif") as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:

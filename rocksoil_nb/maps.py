@@ -50,18 +50,8 @@ def confidence_qml(label: str = "confidence (max softmax probability)") -> str:
 
 
 def _write(path: Path, arr: np.ndarray, grid, nodata, colormap, tags: dict, description: str, resampling: str, qml: str) -> Path:
-    import rasterio
-
-    path = Path(path)
-    profile = dict(driver="COG", height=arr.shape[0], width=arr.shape[1], count=1, dtype=arr.dtype.name, crs=grid.crs,
-                   transform=grid.transform, nodata=nodata, compress="deflate", blocksize=256, overview_resampling=resampling)
-    with io.atomic_path(path, suffix=".tif") as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(arr, 1)
-            if colormap is not None:
-                dst.write_colormap(1, colormap)
-            dst.update_tags(**{k: str(v) for k, v in tags.items()})
-            dst.set_band_description(1, description)
+    path = io.write_geotiff(path, arr, grid.crs, grid.transform, nodata=nodata, colormap=colormap, tags=tags,
+                            band_descriptions=[description], cog_overviews=resampling)
     io.write_text(path.with_suffix(".qml"), qml)
     return path
 

@@ -59,6 +59,7 @@ def pairs(cube_path: str | Path, maps_dir: str | Path, labels: np.ndarray, block
     out = {k: [] for k in ("ndvi", "conf", "correct", "labelled", "block")}
     s_ndvi, s_conf, n = np.zeros((h, w)), np.zeros((h, w)), np.zeros((h, w))
     used = 0
+    lab = (labels != classes.NODATA) | include_nodata
     for _, d in dates.iterrows():
         t = int(d["time_index"])
         if not bool(ds["has_ndvi"].values[t]):
@@ -70,7 +71,6 @@ def pairs(cube_path: str | Path, maps_dir: str | Path, labels: np.ndarray, block
         if not ok.any():
             continue
         used += 1
-        lab = (labels != classes.NODATA) | include_nodata
         out["ndvi"].append(nd[ok])
         out["conf"].append(conf[ok])
         out["correct"].append((codes == labels)[ok] & lab[ok])

@@ -257,11 +257,10 @@ def reassemble(patches: np.ndarray, pos: list[tuple[int, int]], shape: tuple[int
 def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Path, hp, pp, labels_path: Path | None = None) -> dict:
     """Make one variant's dataset: samples (CNN and sequences), both split protocols, norm stats,
     histograms, written to ``out_dir`` (samples.csv, spatial_split.npy, manifest.json)."""
-    from .cube import ALL_BANDS, open_cube
+    from .cube import ALL_BANDS, open_cube, pass_flags
 
     ds = open_cube(cube_path)
-    coords = pd.DataFrame({k: ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
-    times = variant_times(coords, variant)
+    times = variant_times(pass_flags(ds), variant)
     bands = list(VARIANTS[variant]["bands"])
     bidx = [ALL_BANDS.index(b) for b in bands]
     size = hp.patch_size

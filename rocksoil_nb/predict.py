@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from . import config, cube, ecostress, inventory, io, patches, reconstruct, train
 
 
@@ -70,9 +68,9 @@ def check_grid(spec: dict, ref, where: Path) -> None:
 
 def check_cube(spec: dict, ds, where: Path) -> None:
     """Bands and dates the model needs are present in the new cube, else :class:`IncompatibleScenes`."""
-    coords = pd.DataFrame({k: ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
-    vt = patches.variant_times(coords, spec["variant"])
-    if {"VV", "VH"} & set(spec["bands"]) and not coords["has_sar"].any():
+    flags = cube.pass_flags(ds)
+    vt = patches.variant_times(flags, spec["variant"])
+    if {"VV", "VH"} & set(spec["bands"]) and not flags["has_sar"].any():
         raise IncompatibleScenes(f"{where}: the model uses bands {spec['bands']} but no Sentinel-1 VV/VH export matches "
                                  "any kept pass; put the exports in a sentinel1/ folder beside ecostress/")
     if len(vt) == 0:

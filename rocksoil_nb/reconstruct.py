@@ -124,10 +124,12 @@ class CubeReader:
     def __init__(self, cube_path: str | Path, spec: dict, cache: int = 8):
         import zarr
 
-        from .cube import ALL_BANDS, grid_of, open_cube
+        from .cube import ALL_BANDS, grid_of, open_cube, pass_flags
 
         self.ds = open_cube(cube_path)
         self.grid = grid_of(self.ds)
+        self.times = pd.DatetimeIndex(self.ds["time"].values)  # UTC
+        self.flags = pass_flags(self.ds)
         grp = zarr.open_group(str(cube_path), mode="r")
         self.data, self.valid = grp["data"], grp["valid"]
         missing = [b for b in spec["bands"] if b not in ALL_BANDS]
@@ -150,12 +152,6 @@ class CubeReader:
                 self._cache.pop(next(iter(self._cache)))
         return self._cache[t]
 
-    def coords(self) -> pd.DataFrame:
-        return pd.DataFrame({k: self.ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
-
-    def times(self) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(self.ds["time"].values)
-
 
 def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[int, int]], size: int, seq: bool, batch: int = 64,
                  mode: str = "mean", include_nodata: bool = False) -> DateMap:
@@ -174,7 +170,7 @@ def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[i
         acc.add(probabilities(model, win, batch), part, mode)
     probs, count = acc.result()
     t = frames[-1]
-    return DateMap(t, reader.times()[t], probs, xs[-1][1], count, include_nodata)
+    return DateMap(t, reader.times[t], probs, xs[-1][1], count, include_nodata)
 
 
 @dataclass
@@ -192,15 +188,14 @@ class Reconstruction:
 def dates_to_map(reader: CubeReader, spec: dict, which: str = "all", test_dates: list | None = None) -> list[list[int]]:
     """Frame lists of the dates to map: every date of the model's variant (``all``), or only the thesis
     protocol's test dates (``test``); sequence models need T earlier dates, so the first T-1 are skipped."""
-    all_vt = patches.variant_times(reader.coords(), spec["variant"])
+    all_vt = patches.variant_times(reader.flags, spec["variant"])
     if which == "all":
         vt = all_vt
     elif which == "test":
         if not test_dates:
             raise ValueError("which='test' needs the thesis protocol's test dates")
         wanted = {pd.Timestamp(d).tz_localize(None) if pd.Timestamp(d).tzinfo else pd.Timestamp(d) for d in test_dates}
-        times = reader.times()
-        vt = np.array([t for t in all_vt if times[t] in wanted], dtype=int)
+        vt = np.array([t for t in all_vt if reader.times[t] in wanted], dtype=int)
     else:
         raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
     out = []
@@ -242,7 +237,7 @@ def reconstruct(model, cube_path: str | Path, spec: dict, out_dir: str | Path, w
         rec = {"time_utc": dm.time_utc, "time_index": dm.time_index, "valid_share": float(dm.valid.mean()),
                "mean_confidence": float(np.nanmean(conf)) if dm.valid.any() else np.nan, **seam_score(codes, pos, size)}
         if write_dates:
-            t_tags = {**tags, "time_utc": dm.time_utc.isoformat() + "Z", "frames_utc": ",".join(str(reader.times()[t]) for t in fr)}
+            t_tags = {**tags, "time_utc": dm.time_utc.isoformat() + "Z", "frames_utc": ",".join(str(reader.times[t]) for t in fr)}
             files += [maps.write_class_map(out / f"{stamp}_classes.tif", codes, reader.grid, t_tags),
                       maps.write_confidence_map(out / f"{stamp}_confidence.tif", conf, reader.grid, t_tags)]
             rec["classes_file"], rec["confidence_file"] = files[-2].name, files[-1].name

@@ -88,14 +88,17 @@ def write_index(cfg) -> Path:
     by_run: dict[str, list[Path]] = {}
     for m in maps:
         by_run.setdefault(m.parent.name, []).append(m)
-    map_html = "".join(
-        f"<h3>{html.escape(run)}</h3><p>{len(files)} GeoTIFFs (Cloud-Optimized, thermal grid, colour table; open the .tif in QGIS, "
-        f"the .qml beside it styles it)</p>"
-        + links([f for f in files if f.name.startswith("consensus")] + [f for f in files if not f.name.startswith("consensus")][:6])
-        + (f"<p>… and {len(files) - 6 - sum(f.name.startswith('consensus') for f in files)} more in "
-           f"<code>maps/{html.escape(run)}/</code>; list: <a href='maps/{html.escape(run)}/dates.csv'>dates.csv</a></p>"
-           if len(files) > 6 + sum(f.name.startswith("consensus") for f in files) else "")
-        for run, files in by_run.items()) or "<p><i>no maps yet (08_evaluate writes them)</i></p>"
+    shown_dates = 6
+    parts = []
+    for run, files in by_run.items():
+        consensus = [f for f in files if f.name.startswith("consensus")]
+        dated = [f for f in files if not f.name.startswith("consensus")]
+        parts.append(f"<h3>{html.escape(run)}</h3><p>{len(files)} GeoTIFFs (Cloud-Optimized, thermal grid, colour table; open the .tif "
+                     f"in QGIS, the .qml beside it styles it)</p>" + links(consensus + dated[:shown_dates]))
+        if len(dated) > shown_dates:
+            parts.append(f"<p>… and {len(dated) - shown_dates} more in <code>maps/{html.escape(run)}/</code>; list: "
+                         f"<a href='maps/{html.escape(run)}/dates.csv'>dates.csv</a></p>")
+    map_html = "".join(parts) or "<p><i>no maps yet (08_evaluate writes them)</i></p>"
     body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>rocksoil report: {html.escape(cfg.title)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}} code{{background:#eee}}</style></head><body>
 <h1>rocksoil report: {html.escape(cfg.title)}</h1>

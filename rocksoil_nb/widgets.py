@@ -38,7 +38,7 @@ class Explorer:
 
     def __init__(self, aoi: str = "demo", profile: str | None = None):
         self.profile = profile
-        self._models: dict[str, tuple] = {}
+        self._models: dict[tuple, tuple] = {}
         self._maps: dict[tuple, object] = {}
         self.set_area(aoi)
 
@@ -77,32 +77,34 @@ class Explorer:
         dn = "day" if bool(self.ds["is_day"].values[t]) else "night"
         return f"{self.times[t]:%Y-%m-%d %H:%M} UTC ({dn})"
 
-    def _model(self, run: str):
+    def _run(self, run: str):
+        """(model, spec, cube reader, window positions, variant dates) of a run of the current area, loaded once."""
+        from . import patches, reconstruct
         from .predict import load_run
+        from .preprocess import cube_path
 
-        if run not in self._models:
-            self._models[run] = load_run(self.cfg.models_dir / run)
-        return self._models[run]
+        key = (self.cfg.name, run)  # runs of different areas may share a name
+        if key not in self._models:
+            net, spec = load_run(self.cfg.models_dir / run)
+            reader = reconstruct.CubeReader(cube_path(self.cfg), spec)
+            pos = patches.positions(reader.grid.shape, int(spec["patch_size"]), float(spec["overlap"]))
+            self._models[key] = (net, spec, reader, pos, patches.variant_times(reader.flags, spec["variant"]))
+        return self._models[key]
 
     def prediction(self):
         """The reconstruction (class probabilities) of the chosen run at the chosen date, or a reason why not."""
-        from . import patches, reconstruct
-        from .preprocess import cube_path
+        from . import reconstruct
 
         if self.run is None or self.ds is None:
             return None, "no trained model" if self.run is None else "no scenes"
         key = (self.cfg.name, self.run, self.t)
         if key not in self._maps:
-            net, spec = self._model(self.run)
-            vt = patches.variant_times(pd.DataFrame({k: self.ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")}),
-                                       spec["variant"])
+            net, spec, reader, pos, vt = self._run(self.run)
             if self.t not in set(int(v) for v in vt):
                 return None, f"this date is not in the {spec['variant']} variant the model was trained on"
             frames = reconstruct.sequence_frames(vt, self.t, int(spec["sequence_length"])) if spec["kind"] == "seq" else [self.t]
             if frames is None:
                 return None, f"{spec['sequence_length']} earlier dates of the variant are needed for a sequence model"
-            reader = reconstruct.CubeReader(cube_path(self.cfg), spec)
-            pos = patches.positions(reader.grid.shape, int(spec["patch_size"]), float(spec["overlap"]))
             self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec["patch_size"]), spec["kind"] == "seq",
                                                        include_nodata=bool(spec.get("include_nodata")))
         return self._maps[key], ""
