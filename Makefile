@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+VARIANT ?=
+MODEL ?=
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
+NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
 .PHONY: help env report experiments test test-extra browser workshop test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models bench-reconstruct strip clean-data
 
 help:
-	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis]  run notebooks 01..09 into reports/<aoi>/"
+	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
 	@echo "make test                                            unit + notebook + real-browser tests (demo, quick)"
 	@echo "make test-extra                                      checks CI also runs (every model under the JAX backend)"
 	@echo "make workshop                                        prepare a room of laptops offline (env, demo data, trained demo model)"
@@ -30,12 +33,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name rocksoil --display-name "Python (rocksoil)" >/dev/null
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install
 	touch $(STAMP)
 
 env: $(STAMP)
 
 report: $(STAMP)
-	$(PY) -m rocksoil_nb.report --aoi $(AOI) $(PROFILE_ARG)
+	$(PY) -m rocksoil_nb.report --aoi $(AOI) $(PROFILE_ARG) $(NB_ARGS)
 
 test: $(STAMP) browser
 	$(PY) -m ruff check .
@@ -52,7 +56,7 @@ browser:
 # Everything a room of laptops needs offline: environment, demo data, a trained demo model, the executed demo report.
 workshop: $(STAMP)
 	$(PY) -m rocksoil_nb.report --aoi demo --profile quick
-	@echo "workshop ready: open JupyterLab with 'make lab' and follow notebooks/README.md; report in reports/demo/index.html"
+	@echo "workshop ready: open JupyterLab with 'make lab' and follow notebooks/README.md; report in reports/demo/quick/index.html"
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
-from rocksoil_nb import config, difficulty
-from rocksoil_nb.acquire import scene_table
+from rocksoil_nb import config
+from rocksoil_nb.analyse import difficulty
+from rocksoil_nb.prepare.scenes import scene_table
 from rocksoil_nb.simulate import simulate
 
 
@@ -24,8 +25,8 @@ def main(areas: list[str]) -> None:
         t0 = time.time()
         simulate(cfg, progress=False)
         t1 = time.time()
-        st = scene_table(cfg.raw_dir, cfg.scene_filter.max_cloud_fraction, cfg.scene_filter.max_bad_fraction)
-        d = difficulty.measure(cfg.raw_dir)
+        st = scene_table(cfg.layout.raw_dir, cfg.scene_filter.max_cloud_fraction, cfg.scene_filter.max_bad_fraction)
+        d = difficulty.measure(cfg.layout.raw_dir)
         t2 = time.time()
         print(f"{aoi:14s} {len(st):6d} {int(st['kept'].sum()):5d} {d.single_date_oa:9.3f} {d.single_date_macro_f1:9.3f} "
               f"{d.series_oa:9.3f} {d.series_macro_f1:9.3f} {d.majority_oa:8.3f} {t1 - t0:6.0f} {t2 - t1:6.0f}", flush=True)

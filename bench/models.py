@@ -13,7 +13,7 @@ import time
 import keras
 import numpy as np
 
-from rocksoil_nb import flops, losses, models
+from rocksoil_nb.learn import flops, losses, models
 
 
 def throughput(model, x, y, batch: int, train: bool, seconds: float = 6.0) -> float:

@@ -12,28 +12,30 @@ import time
 
 import rasterio
 
-from rocksoil_nb import config, ecostress, labels, preprocess
+from rocksoil_nb import config
+from rocksoil_nb.core import ecostress
+from rocksoil_nb.prepare import labels, steps
 from rocksoil_nb.simulate import simulate
 
 
 def main(aoi: str) -> None:
     cfg = config.load(aoi)
     simulate(cfg, progress=False)
-    for d in (cfg.interim_dir / "cube.zarr", cfg.data_dir / "patches"):
+    for d in (cfg.layout.interim_dir / "cube.zarr", cfg.layout.data_dir / "patches"):
         shutil.rmtree(d, ignore_errors=True)
-    ref = ecostress.reference_grid(cfg.raw_dir / "ecostress")
-    labels.make_labels(labels.find_geology_vector(cfg.raw_dir), ref, preprocess.labels_path(cfg))
+    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    labels.make_labels(labels.find_geology_vector(cfg.layout.raw_dir), ref, cfg.layout.labels)
 
     t0 = time.perf_counter()
-    inv = preprocess.run_inventory(cfg, progress=False)
+    inv = steps.run_inventory(cfg, progress=False)
     t1 = time.perf_counter()
-    preprocess.run_cube(cfg, inv, progress=False)
+    steps.run_cube(cfg, inv, progress=False)
     t2 = time.perf_counter()
-    manifests = preprocess.run_patches(cfg, progress=False)
+    manifests = steps.run_patches(cfg, progress=False)
     t3 = time.perf_counter()
 
     # baseline: read the same layers of every pass (inventory) and of the kept passes (cube) with rasterio
-    eco = cfg.raw_dir / "ecostress"
+    eco = cfg.layout.raw_dir / "ecostress"
     r0 = time.perf_counter()
     for _, row in inv.iterrows():
         for lay in ("LST", "QC", "cloud"):
@@ -46,7 +48,7 @@ def main(aoi: str) -> None:
             with rasterio.open(eco / row[f"{lay}_file"]) as s:
                 s.read(1)
     r2 = time.perf_counter()
-    samples = sum(m["kinds"]["cnn"]["samples"] + m["kinds"]["seq"]["samples"] for m in manifests.values())
+    samples = sum(m.kinds["cnn"].samples + m.kinds["seq"].samples for m in manifests.values())
     print(f"area {aoi}: {len(inv)} passes, {int(inv['kept'].sum())} kept, grid {ref.rows} x {ref.cols}, {samples} samples in 7 variants")
     print(f"{'step':28s} {'seconds':>8s} {'rasterio read s':>16s} {'ratio':>7s}")
     print(f"{'03 inventory':28s} {t1 - t0:8.1f} {r1 - r0:16.1f} {(t1 - t0) / (r1 - r0):7.1f}")

@@ -27,7 +27,7 @@ import pandas as pd
 def make_cube(path: Path, rows: int, cols: int, n_t: int, seed: int = 0) -> Path:
     import xarray as xr
 
-    from rocksoil_nb.grid import Grid
+    from rocksoil_nb.core.grid import Grid
 
     g = Grid("EPSG:32630", 500000.0, 4650000.0, 70.0, rows, cols)
     rng = np.random.default_rng(seed)
@@ -52,17 +52,21 @@ def make_cube(path: Path, rows: int, cols: int, n_t: int, seed: int = 0) -> Path
     return path
 
 
-def spec_for(kind: str, patch: int, t: int) -> dict:
-    return {"area": "bench", "variant": "thermal_only", "model": "cnn" if kind == "cnn" else "convlstm", "protocol": "spatial",
-            "kind": kind,
-            "bands": ["LST", "EmisWB"], "mean": [290.0, 0.97], "std": [10.0, 0.01], "patch_size": patch, "overlap": 0.5,
-            "sequence_length": t if kind == "seq" else 1, "validity_channel": False, "crs": "EPSG:32630", "pixel_size_m": 70.0}
+def spec_for(kind: str, patch: int, t: int):
+    from rocksoil_nb.learn.runs import RunSpec
+
+    return RunSpec(area="bench", variant="thermal_only", model="cnn" if kind == "cnn" else "convlstm", protocol="spatial", kind=kind,
+                   bands=["LST", "EmisWB"], mean=[290.0, 0.97], std=[10.0, 0.01], patch_size=patch, overlap=0.5,
+                   sequence_length=t if kind == "seq" else 1, validity_channel=False, crs="EPSG:32630", pixel_size_m=70.0)
 
 
 def stitching_overhead(rows: int, cols: int, patch: int, t: int, work: Path, repeats: int = 5) -> pd.DataFrame:
     import keras
 
-    from rocksoil_nb import models, patches, reconstruct, train
+    from rocksoil_nb.infer import reconstruct
+    from rocksoil_nb.learn import models
+    from rocksoil_nb.learn.decision import probabilities
+    from rocksoil_nb.prepare import patches
 
     cube = make_cube(work / "full.zarr", rows, cols, t + 1)
     out = []
@@ -78,11 +82,11 @@ def stitching_overhead(rows: int, cols: int, patch: int, t: int, work: Path, rep
         xs = [reader.frame(f)[0] for f in frames]
         win = np.stack([np.stack([x[r : r + patch, c : c + patch] for x in xs]) if kind == "seq" else xs[-1][r : r + patch, c : c + patch]
                         for r, c in pos])
-        train.probabilities(net, win[:64])  # warm-up
+        probabilities(net, win[:64])  # warm-up
         bare, full = [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            train.probabilities(net, win, 64)
+            probabilities(net, win, 64)
             bare.append(time.perf_counter() - t0)
             reader._cache.clear()  # read the frames from the cube again
             t0 = time.perf_counter()
@@ -101,7 +105,8 @@ def _child(cube: str, patch: int) -> None:
 
     import keras
 
-    from rocksoil_nb import models, reconstruct
+    from rocksoil_nb.infer import reconstruct
+    from rocksoil_nb.learn import models
 
     spec = spec_for("cnn", patch, 1)
     net = models.build("cnn", (patch, patch, 2), base_filters=16)

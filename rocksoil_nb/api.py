@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import losses, metrics, models
+from rocksoil_nb import config
+from rocksoil_nb.learn import losses, metrics, models, train
+from rocksoil_nb.learn.baseline import PixelRF
+from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.runs import RunResult
+from rocksoil_nb.learn.train import set_seed
 
 
 def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray | None = None, validation: tuple | None = None,
@@ -24,8 +29,6 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
     """
     import keras
 
-    from .train import set_seed
-
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(np.int32)
     if x.shape[0] != y.shape[0] or x.shape[-3:-1] != y.shape[1:]:
@@ -33,8 +36,6 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
                          f"({x.shape[0]}, {x.shape[-3]}, {x.shape[-2]})")
     y_fit = np.where(np.asarray(w) > 0, y, losses.IGNORE).astype(np.int32) if w is not None else y
     if model == "pixel_rf":
-        from .pixel_rf import PixelRF
-
         return PixelRF(seed=seed).fit(x, y, w), {}
     set_seed(seed)
     cw = np.asarray(class_weights if class_weights is not None else losses.class_weights("equal"), dtype=float)
@@ -48,24 +49,21 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
     return net, h.history
 
 
-def predict(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(classes (N, H, W), probabilities (N, H, W, 14)) for patches or sequences ``x``."""
-    from .train import probabilities
-
+def predict(model, x: np.ndarray, include_nodata: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(classes (N, H, W), probabilities (N, H, W, 14)) for patches or sequences ``x``; the class is chosen as
+    everywhere in the workbook (:func:`rocksoil_nb.learn.decision.decide`: class 0 only with ``include_nodata``)."""
     p = probabilities(model, np.asarray(x, dtype=np.float32))
-    return p.argmax(-1), p
+    return decide(p, include_nodata)[0], p
 
 
 def score(model, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, include_nodata: bool = False) -> dict:
     """OA, macro-F1, mIoU, per-class scores and the confusion matrix on (x, y)."""
-    pred, _ = predict(model, x)
+    pred, _ = predict(model, x, include_nodata)
     cm = metrics.confusion(y, pred, None if w is None else np.asarray(w) > 0)
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata)}
 
 
 def fit_dataset(aoi: str, variant: str = "thermal_only", model: str = "cnn", protocol: str = "spatial", profile: str | None = None,
-                **kw) -> dict:
-    """Train on a stored 05_patches dataset of area ``aoi`` (see ``rocksoil_nb.train.train``)."""
-    from . import config, train
-
+                **kw) -> RunResult:
+    """Train on a stored 05_patches dataset of area ``aoi`` (see :func:`rocksoil_nb.learn.train.train`)."""
     return train.train(config.load(aoi, profile), variant, model, protocol, **kw)

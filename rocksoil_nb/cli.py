@@ -1,4 +1,7 @@
-"""Console entry point ``rocksoil``: simulate, inventory, experiments, predict, report."""
+"""Console entry point ``rocksoil``: simulate, inventory, experiments, predict, report.
+
+Each command imports its stage when it runs (not at start-up), so ``rocksoil --help`` and the light commands
+do not load TensorFlow."""
 
 from __future__ import annotations
 
@@ -36,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", default=None)
     r.add_argument("--only", nargs="*")
     a = ap.parse_args(argv)
-    from . import config
+    from rocksoil_nb import config
 
     try:
         if a.cmd == "simulate":
-            from .simulate.run import RawDataConflict, simulate
+            from rocksoil_nb.simulate.run import RawDataConflict, simulate
 
             cfg = config.load(a.aoi, a.profile)
             try:
@@ -55,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "inventory":
             import pandas as pd
 
-            from . import inventory, io
+            from rocksoil_nb.core import io
+            from rocksoil_nb.prepare import scenes
 
             cfg = config.load(a.aoi)
             folder = Path(a.folder)
             try:
-                table = inventory.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
+                table = scenes.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
             except (FileNotFoundError, ValueError) as e:
                 print(f"rocksoil inventory: {e}", file=sys.stderr)
                 return 2
@@ -68,19 +72,24 @@ def main(argv: list[str] | None = None) -> int:
             io.write_csv(out, table)
             with pd.option_context("display.width", 160, "display.max_columns", 20):
                 eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
-                print(inventory.value_ranges(eco).to_string(index=False))
+                print(scenes.value_ranges(eco).to_string(index=False))
                 print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
             return 0
         if a.cmd == "experiments":
-            from . import evaluate, experiments
+            from rocksoil_nb.analyse import results
+            from rocksoil_nb.learn import experiments
 
             cfg = config.load(a.aoi, a.profile)
-            print(experiments.results_table(experiments.run(cfg, use_tuned=a.tuned), cfg).to_string(index=False))
-            tables = evaluate.write_tables(cfg, evaluate.all_results(cfg))
+            experiments.run(cfg, use_tuned=a.tuned)
+            mine = results.gather(cfg, all_areas=False)
+            for v in sorted(mine["variant"].unique()):
+                print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
+                print(results.results_table(mine, v).to_string())
+            tables = results.write_tables(cfg, results.gather(cfg))
             print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
             return 0
         if a.cmd == "predict":
-            from .predict import IncompatibleScenes, predict
+            from rocksoil_nb.infer.predict import IncompatibleScenes, predict
 
             try:
                 rec = predict(a.model, a.scenes, a.out, which=a.dates, progress=not a.quiet, batch=a.batch)
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"consensus and per-date maps in {rec.out_dir}")
             return 0
         if a.cmd == "report":
-            from .report import main as report_main
+            from rocksoil_nb.report import main as report_main
 
             args = ["--aoi", a.aoi] + (["--profile", a.profile] if a.profile else []) + (["--only", *a.only] if a.only else [])
             return report_main(args)

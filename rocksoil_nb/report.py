@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
+from rocksoil_nb import config
+from rocksoil_nb.core.io import write_text
 
 KERNEL = "rocksoil"
+#: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
+INJECTED = ("aoi", "profile", "variant", "model")
 
 
 class NotebookFailed(RuntimeError):
@@ -25,26 +28,40 @@ def notebooks(root: Path) -> list[Path]:
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def parameter_names(nb_path: Path) -> list[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (exactly one such cell is expected)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{nb_path}: {len(cells)} cells tagged 'parameters' (expected exactly one)")
+    tree = ast.parse(cells[0].source)
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+
+
 def to_html(nb_path: Path) -> Path:
     """Render an executed notebook to HTML beside it (atomic)."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    from .io import write_text
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
     return write_text(nb_path.with_suffix(".html"), body)
 
 
 def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None,
-        cell_timeout: int | None = None) -> list[Path]:
-    """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi``; a cell running
-    longer than ``cell_timeout`` seconds (default: no limit) fails the notebook."""
+        cell_timeout: int | None = None, variant: str | None = None, model: str | None = None) -> list[Path]:
+    """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi`` into
+    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default: no limit) fails
+    the notebook. ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
     import papermill as pm
 
     root = root or config.project_root()
     cfg = config.load(aoi, profile, root=root)  # validate before running anything
-    out_dir = cfg.reports_dir
+    out_dir = cfg.layout.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for nb in notebooks(root):
@@ -54,7 +71,10 @@ def run(aoi: str, profile: str | None = None, only: list[str] | None = None, ker
         t0 = time.time()
         print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ...", flush=True)
         try:
-            pm.execute_notebook(str(nb), str(out), parameters={"aoi": aoi, "profile": cfg.profile_name}, kernel_name=kernel,
+            params = {"aoi": aoi, "profile": cfg.profile_name, "variant": variant, "model": model}
+            declared = parameter_names(nb)
+            params = {k: v for k, v in params.items() if v is not None and k in declared}
+            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel,
                                 cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                                 execution_timeout=cell_timeout)
         except pm.PapermillExecutionError as e:
@@ -74,9 +94,8 @@ def write_index(cfg) -> Path:
     GeoTIFFs (with their QGIS styles), readable without Jupyter."""
     import html
 
-    from .io import write_text
 
-    rep = cfg.reports_dir
+    rep = cfg.layout.reports_dir
 
     def links(paths, label=lambda p: p.name):
         items = "".join(f'<li><a href="{html.escape(str(p.relative_to(rep)))}">{html.escape(label(p))}</a></li>' for p in paths)
@@ -119,9 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default=None, help="quick | standard | thesis (default: the area's default_profile)")
     ap.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes, e.g. 01 02")
     ap.add_argument("--kernel", default=KERNEL)
+    ap.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps (default: thermal_only)")
+    ap.add_argument("--model", default=None, help="model for 08/09: cnn | convlstm | tae | pixel_rf | best (08 only)")
     a = ap.parse_args(argv)
     try:
-        run(a.aoi, a.profile or None, a.only, a.kernel)
+        run(a.aoi, a.profile or None, a.only, a.kernel, variant=a.variant or None, model=a.model or None)
     except (NotebookFailed, config.ParameterError) as e:
         print(f"[report] ERROR: {e}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ from rocksoil_nb import acquire, cli
 
 
 def test_remote_source_without_credentials_says_where_it_looked(demo_cfg, monkeypatch, tmp_path):
-    from rocksoil_nb import credentials
+    from rocksoil_nb.acquire import credentials
 
     for k in ("EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD", "EE_PROJECT"):
         monkeypatch.delenv(k, raising=False)
@@ -33,7 +33,7 @@ def test_cli_unknown_area(capsys):
 
 
 def test_inventory_of_demo(demo_raw):
-    inv = acquire.inventory(demo_raw).set_index(["source", "layer"])
+    inv = acquire.file_table(demo_raw).set_index(["source", "layer"])
     assert inv.loc[("ECOSTRESS ECO_L2T_LSTE.002", "LST"), "files"] == 64
     assert inv.loc[("Sentinel-1 GRD", "VV"), "files"] == inv.loc[("Sentinel-1 GRD", "VH"), "files"]
     assert ("geology vector", "geology_map") in inv.index

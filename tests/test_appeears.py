@@ -8,7 +8,8 @@ import json
 import pytest
 
 from rocksoil_nb.acquire import appeears
-from rocksoil_nb.credentials import Earthdata
+from rocksoil_nb.acquire.credentials import Earthdata
+from rocksoil_nb.core import ecostress
 
 from .appeears_fake import EXCHANGES, PASSWORD, USER, ReplaySession, Script
 
@@ -21,7 +22,7 @@ def _client(script, creds=None):
 
 
 def test_request_is_an_area_task_for_the_six_layers(demo_cfg):
-    req = appeears.task_request(demo_cfg)
+    req = ecostress.task_request(demo_cfg)
     assert req["task_type"] == "area"
     assert [x["layer"] for x in req["params"]["layers"]] == ["LST", "LST_err", "QC", "EmisWB", "cloud", "water"]
     assert {x["product"] for x in req["params"]["layers"]} == {"ECO_L2T_LSTE.002"}

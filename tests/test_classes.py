@@ -1,6 +1,6 @@
 import numpy as np
 
-from rocksoil_nb import classes
+from rocksoil_nb.core import classes
 
 
 def test_fixed_codes_and_groups():

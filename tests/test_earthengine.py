@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import rasterio
 
-from rocksoil_nb import ecostress
 from rocksoil_nb.acquire import earthengine as gee
-from rocksoil_nb.grid import Grid, thermal_grid
+from rocksoil_nb.core import ecostress
+from rocksoil_nb.core.grid import Grid, thermal_grid
 
 from .ee_fake import FakeEE
 

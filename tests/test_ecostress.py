@@ -3,7 +3,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from rocksoil_nb import ecostress
+from rocksoil_nb.core import ecostress
 
 UTC = dt.UTC
 

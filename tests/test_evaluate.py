@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -9,8 +10,13 @@ import pandas as pd
 import pytest
 import rasterio
 
-from rocksoil_nb import classes, evaluate, maps, ndvi, predict, reconstruct
-from rocksoil_nb.grid import Grid
+from rocksoil_nb.analyse import ndvi
+from rocksoil_nb.analyse import results as tables
+from rocksoil_nb.core import classes
+from rocksoil_nb.core.grid import Grid
+from rocksoil_nb.infer import maps, predict, reconstruct
+from rocksoil_nb.learn.decision import decide
+from rocksoil_nb.learn.runs import RunSpec
 
 GRID = Grid("EPSG:32630", 500000.0, 4650000.0, 70.0, 40, 48)
 
@@ -23,11 +29,15 @@ def test_stitch_averages_overlapping_windows():
     probs = np.zeros((4, 4, 4, 3), np.float32)
     for i in range(4):
         probs[i, ..., 0] = i  # window i predicts the value i everywhere
-    mean, count = reconstruct.stitch(probs, pos, (6, 6))
+    acc = reconstruct.StitchAccumulator((6, 6), 3)
+    acc.add(probs, pos)
+    mean, count = acc.result()
     assert count[0, 0] == 1 and count[2, 2] == 4 and count[0, 3] == 2 and count[5, 5] == 1
     assert mean[0, 0, 0] == 0 and mean[2, 2, 0] == pytest.approx(1.5)  # (0+1+2+3)/4
     assert mean[0, 3, 0] == pytest.approx(0.5) and mean[3, 0, 0] == pytest.approx(1.0) and mean[5, 5, 0] == 3
-    last, _ = reconstruct.stitch(probs, pos, (6, 6), mode="last")
+    acc = reconstruct.StitchAccumulator((6, 6), 3)
+    acc.add(probs, pos, mode="last")
+    last, _ = acc.result()
     assert last[2, 2, 0] == 3 and last[0, 3, 0] == 1
 
 
@@ -122,9 +132,9 @@ def _cube(tmp_path, n_t=6, crs="EPSG:32630"):
     return path, pattern.astype(np.uint8)
 
 
-SPEC = {"area": "made-up", "variant": "thermal_only", "model": "pattern", "protocol": "spatial", "kind": "cnn", "bands": ["LST", "EmisWB"],
-        "mean": [0.0, 0.97], "std": [1.0, 0.01], "patch_size": 16, "overlap": 0.5, "sequence_length": 1, "validity_channel": False,
-        "include_nodata": False, "crs": "EPSG:32630", "pixel_size_m": 70.0}
+SPEC = RunSpec(area="made-up", variant="thermal_only", model="pattern", protocol="spatial", kind="cnn", bands=["LST", "EmisWB"],
+               mean=[0.0, 0.97], std=[1.0, 0.01], patch_size=16, overlap=0.5, sequence_length=1, validity_channel=False,
+               include_nodata=False, crs="EPSG:32630", pixel_size_m=70.0)
 
 
 def test_reconstruction_of_a_known_pattern(tmp_path):
@@ -138,7 +148,7 @@ def test_reconstruction_of_a_known_pattern(tmp_path):
     assert rec.dates["valid_share"].iloc[2] == pytest.approx(1 - 35 / (40 * 48))
     s = reconstruct.map_scores(rec.consensus_codes, pattern)
     assert s["oa"] == 1.0 and s["macro_f1"] == 1.0
-    seq = dict(SPEC, kind="seq", sequence_length=3, variant="day")  # day = dates 0, 2, 4: one full sequence ends at 4
+    seq = dataclasses.replace(SPEC, kind="seq", sequence_length=3, variant="day")  # day = dates 0, 2, 4: one full sequence ends at 4
     rec2 = reconstruct.reconstruct(PatternModel(), cube_path, seq, tmp_path / "maps2", progress=False)
     assert list(rec2.dates["time_index"]) == [4] and (rec2.consensus_codes == pattern).all()
     p = ndvi.pairs(cube_path, tmp_path / "maps", pattern)
@@ -146,7 +156,7 @@ def test_reconstruction_of_a_known_pattern(tmp_path):
 
 
 def test_prediction_checks_refuse_mismatched_scenes(tmp_path):
-    from rocksoil_nb.cube import open_cube
+    from rocksoil_nb.prepare.cube import open_cube
 
     cube_path, _ = _cube(tmp_path)
     ds = open_cube(cube_path)
@@ -156,9 +166,9 @@ def test_prediction_checks_refuse_mismatched_scenes(tmp_path):
     with pytest.raises(predict.IncompatibleScenes, match="30 m pixels|pixels of 30"):
         predict.check_grid(SPEC, Grid("EPSG:32630", 0, 0, 30.0, 10, 10), tmp_path)
     with pytest.raises(predict.IncompatibleScenes, match="VV"):
-        predict.check_cube(dict(SPEC, bands=["LST", "EmisWB", "VV", "VH"], variant="thermal_sar"), ds, tmp_path)
+        predict.check_cube(dataclasses.replace(SPEC, bands=["LST", "EmisWB", "VV", "VH"], variant="thermal_sar"), ds, tmp_path)
     with pytest.raises(predict.IncompatibleScenes, match="sequences of 5 dates but only 3"):
-        predict.check_cube(dict(SPEC, kind="seq", sequence_length=5, variant="day", model="convlstm"), ds, tmp_path)
+        predict.check_cube(dataclasses.replace(SPEC, kind="seq", sequence_length=5, variant="day", model="convlstm"), ds, tmp_path)
     predict.check_cube(SPEC, ds, tmp_path)  # fits
     with pytest.raises(FileNotFoundError, match="not a trained run"):
         predict.load_run(tmp_path)
@@ -171,26 +181,27 @@ def _results():
     rows = []
     for proto, shift in (("thesis", 0.2), ("spatial", 0.0)):
         for m, oa, f1 in (("cnn", 0.6, 0.4), ("convlstm", 0.7, 0.5), ("pixel_rf", 0.5, 0.3), ("majority", 0.55, 0.05)):
-            rows.append({"area": "puertollano", "variant": "thermal_only", "protocol": proto, "model": m, "oa": oa + shift,
+            rows.append({"area": "puertollano", "profile": "standard", "variant": "thermal_only", "protocol": proto, "model": m,
+                         "oa": oa + shift,
                          "f1": f1 + shift / 2, "majority_class": "Detritic" if m == "majority" else None})
     return pd.DataFrame(rows)
 
 
 def test_results_table_has_baselines_gap_and_published_numbers():
-    t = evaluate.results_table(_results(), "thermal_only")
+    t = tables.results_table(_results(), "thermal_only")
     assert list(t.index.get_level_values("model")) == ["majority class (Detritic)", "per-pixel RF", "CNN", "ConvLSTM"]
-    cnn = t.loc[("puertollano", "CNN")]
+    cnn = t.loc[("puertollano", "standard", "CNN")]
     assert cnn[("thesis protocol", "OA")] == pytest.approx(0.8) and cnn[("spatial protocol", "OA")] == pytest.approx(0.6)
     assert cnn[("gap thesis − spatial", "OA")] == pytest.approx(0.2) and cnn[("gap thesis − spatial", "F1")] == pytest.approx(0.1)
     assert cnn[("thesis published (its data)", "OA")] == pytest.approx(0.822)  # Table 10, final configuration
-    assert np.isnan(t.loc[("puertollano", "per-pixel RF"), ("thesis published (its data)", "OA")])
-    assert evaluate.published("day").loc[("villoslada", "convlstm"), "accuracy"] == pytest.approx(0.7424)
-    assert len(evaluate.thesis_results()) == 48
-    assert evaluate.colour(0.8).endswith(evaluate.GREEN) and evaluate.colour(0.6).endswith(evaluate.YELLOW)
-    assert evaluate.colour(0.59).endswith(evaluate.RED) and evaluate.colour(np.nan) == ""
-    gap = evaluate.protocol_gap(_results(), "puertollano")
+    assert np.isnan(t.loc[("puertollano", "standard", "per-pixel RF"), ("thesis published (its data)", "OA")])
+    assert tables.published("day").loc[("villoslada", "convlstm"), "accuracy"] == pytest.approx(0.7424)
+    assert len(tables.thesis_results()) == 48
+    assert tables.colour(0.8).endswith(tables.GREEN) and tables.colour(0.6).endswith(tables.YELLOW)
+    assert tables.colour(0.59).endswith(tables.RED) and tables.colour(np.nan) == ""
+    gap = tables.protocol_gap(_results(), "puertollano")
     assert gap.loc[("thermal_only", "convlstm"), "OA gap"] == pytest.approx(0.2)
-    assert "+0.200" in evaluate.gap_statement(gap)
+    assert "+0.200" in tables.gap_statement(gap)
 
 
 # --------------------------------------------------------------------------- NDVI analysis
@@ -225,12 +236,10 @@ def test_ndvi_classes_follow_the_thesis_legend():
 
 
 def test_class_zero_is_never_chosen_unless_included():
-    from rocksoil_nb import train
-
     p = np.zeros((2, 14), np.float32)
     p[0, [0, 3, 7]] = [0.5, 0.2, 0.3]
     p[1, [0, 2]] = [0.1, 0.9]
-    k, conf = train.decide(p)
+    k, conf = decide(p)
     assert list(k) == [7, 2] and conf[0] == pytest.approx(0.3) and conf[1] == pytest.approx(0.9)
-    k0, conf0 = train.decide(p, include_nodata=True)
+    k0, conf0 = decide(p, include_nodata=True)
     assert list(k0) == [0, 2] and conf0[0] == pytest.approx(0.5)

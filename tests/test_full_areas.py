@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("aoi,target", [("puertollano", 100)])
 def test_thesis_area_keeps_about_the_thesis_count(tmp_path, root, aoi, target):
     from rocksoil_nb import config
-    from rocksoil_nb.acquire import scene_table
+    from rocksoil_nb.prepare.scenes import scene_table
     from rocksoil_nb.simulate import schedule, simulate
 
     cfg = config.load(aoi, root=root)

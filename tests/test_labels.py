@@ -4,8 +4,8 @@ import pytest
 import rasterio
 from shapely.geometry import Polygon, box
 
-from rocksoil_nb import labels
-from rocksoil_nb.grid import Grid
+from rocksoil_nb.core.grid import Grid
+from rocksoil_nb.prepare import labels
 
 GRID = Grid("EPSG:32630", 400000.0, 4300000.0, 70.0, 4, 4)  # 4 x 4 pixels of 70 m
 

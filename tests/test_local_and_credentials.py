@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from rocksoil_nb import credentials, ecostress, io
-from rocksoil_nb.acquire import local
-from rocksoil_nb.grid import Grid
+from rocksoil_nb.acquire import credentials, local
+from rocksoil_nb.core import ecostress, io
+from rocksoil_nb.core.grid import Grid
 
 UTC = dt.UTC
 

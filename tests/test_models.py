@@ -12,7 +12,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from rocksoil_nb import api, losses, metrics, models  # noqa: E402
+from rocksoil_nb import api  # noqa: E402
+from rocksoil_nb.learn import losses, metrics, models  # noqa: E402
 
 
 @pytest.mark.parametrize("name,shape", [("cnn", (16, 16, 2)), ("cnn", (32, 24, 4)), ("cnn", (64, 64, 1)),
@@ -125,7 +126,7 @@ def test_every_model_runs_under_jax():
 
 
 def test_training_resumes_after_an_interruption(tmp_path, trained_demo, monkeypatch):
-    from rocksoil_nb import train
+    from rocksoil_nb.learn import train
 
     cfg = trained_demo
     real = train._callbacks
@@ -145,7 +146,7 @@ def test_training_resumes_after_an_interruption(tmp_path, trained_demo, monkeypa
     res = train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
     hist = json.loads((out / "state.json").read_text())["history"]
     assert [h["epoch"] for h in hist] == [0, 1, 2, 3]  # continued from epoch 3, nothing repeated
-    assert res["epochs_run"] == 4 and 0 <= res["test"]["oa"] <= 1
+    assert res.epochs_run == 4 and 0 <= res.score("oa") <= 1
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 0 and man["versions"]["keras"] and "device" in man
     again = train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
@@ -155,7 +156,8 @@ def test_training_resumes_after_an_interruption(tmp_path, trained_demo, monkeypa
 @pytest.fixture(scope="module")
 def trained_demo(tmp_path_factory, root):
     """The demo area prepared up to 05 (patches) in a temporary working folder."""
-    from rocksoil_nb import config, labels, preprocess
+    from rocksoil_nb import config
+    from rocksoil_nb.prepare import labels, steps
     from rocksoil_nb.simulate import simulate
 
     work = tmp_path_factory.mktemp("trainwork")
@@ -165,18 +167,18 @@ def trained_demo(tmp_path_factory, root):
     finally:
         os.environ.pop("ROCKSOIL_WORKDIR")
     simulate(cfg, progress=False)
-    from rocksoil_nb import ecostress
+    from rocksoil_nb.core import ecostress
 
-    ref = ecostress.reference_grid(cfg.raw_dir / "ecostress")
-    labels.make_labels(labels.find_geology_vector(cfg.raw_dir), ref, preprocess.labels_path(cfg))
-    inv = preprocess.run_inventory(cfg, progress=False)
-    preprocess.run_cube(cfg, inv, progress=False)
-    preprocess.run_patches(cfg, ["thermal_only"], progress=False)
+    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    labels.make_labels(labels.find_geology_vector(cfg.layout.raw_dir), ref, cfg.layout.labels)
+    inv = steps.run_inventory(cfg, progress=False)
+    steps.run_cube(cfg, inv, progress=False)
+    steps.run_patches(cfg, ["thermal_only"], progress=False)
     return cfg
 
 
 def test_flops_of_a_hand_sized_network():
-    from rocksoil_nb import flops
+    from rocksoil_nb.learn import flops
 
     inp = keras.Input((8, 8, 3))
     out = keras.layers.Conv2D(4, 3, padding="same")(inp)

@@ -13,6 +13,15 @@ import rasterio
 pytestmark = pytest.mark.notebook
 
 
+def _layout(work):
+    """The demo area's paths (quick profile) under the test's working folder."""
+    import dataclasses
+
+    from rocksoil_nb import config
+
+    return dataclasses.replace(config.load("demo", "quick").layout, workdir=work)
+
+
 def _outputs(nb_path):
     nb = json.loads(nb_path.read_text())
     return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
@@ -53,13 +62,13 @@ def test_failing_notebook_is_reported(tmp_path, root, monkeypatch):
     with pytest.raises(report.NotebookFailed, match="02_labels.ipynb") as e:
         report.run("demo", "quick", only=["02"], root=root)
     assert "run 01_acquire first" in str(e.value) or "no ECOSTRESS" in str(e.value)
-    assert (tmp_path / "reports" / "demo" / "02_labels.ipynb").exists()
+    assert (tmp_path / "reports" / "demo" / "quick" / "02_labels.ipynb").exists()
 
 
 def test_inventory_and_cube(report_run):
     import pandas as pd
 
-    from rocksoil_nb import cube
+    from rocksoil_nb.prepare import cube
 
     work, _ = report_run
     inv = pd.read_csv(work / "data" / "demo" / "interim" / "inventory.csv")
@@ -74,18 +83,23 @@ def test_inventory_and_cube(report_run):
 
 
 def test_patch_datasets(report_run):
-    from rocksoil_nb import datasets, patches
+    from rocksoil_nb.learn import datasets
+    from rocksoil_nb.prepare import patches
+    from rocksoil_nb.prepare.manifest import DatasetManifest
+    from rocksoil_nb.prepare.splits import PROTOCOLS
 
     work, _ = report_run
+    lay = _layout(work)
+    assert lay.patches_root.name.startswith("16px-")
     for v in patches.VARIANTS:
-        m = patches.read_manifest(work / "data" / "demo" / "patches" / v)
-        assert m["patch_size"] == 16 and m["kinds"]["cnn"]["samples"] > 0
-    m = patches.read_manifest(work / "data" / "demo" / "patches" / "thermal_only")
-    for proto in patches.PROTOCOLS:
-        c = m["kinds"]["cnn"][proto]["counts"]
+        m = DatasetManifest.read(lay.patches_dir(v))
+        assert m.patch_size == 16 and m.kinds["cnn"].samples > 0
+    m = DatasetManifest.read(lay.patches_dir("thermal_only"))
+    for proto in PROTOCOLS:
+        c = m.protocol("cnn", proto).counts
         assert c["train"] > c["test"] > 0 and c["val"] > 0
-        assert len(m["kinds"]["cnn"][proto]["norm"]["mean"]) == 2
-    d = datasets.PatchData(work / "data" / "demo" / "patches" / "thermal_only", "thesis", "val", "seq", batch_size=3)
+        assert len(m.protocol("cnn", proto).norm.mean) == 2
+    d = datasets.PatchData(lay.patches_dir("thermal_only"), "thesis", "val", "seq", batch_size=3)
     x, y, w = d[0]
     assert x.shape == (3, 5, 16, 16, 2) and y.shape == (3, 16, 16) and np.isfinite(x).all()
     assert set(np.unique(y)) <= set(range(14)) and 0 <= w.mean() <= 1
@@ -95,7 +109,7 @@ def test_tuning_and_training_outputs(report_run):
     import optuna
 
     work, _ = report_run
-    models = work / "models" / "demo"
+    models = _layout(work).models_dir
     study = optuna.load_study(study_name="demo-thermal_only-cnn-spatial", storage=f"sqlite:///{models / 'optuna.db'}")
     assert len([t for t in study.trials if t.state.is_finished()]) == 2
     best = json.loads((models / "best_params.json").read_text())
@@ -112,12 +126,13 @@ def test_tuning_and_training_outputs(report_run):
 def test_evaluation_tables_and_maps(report_run):
     import pandas as pd
 
-    from rocksoil_nb import maps
+    from rocksoil_nb.infer import maps
 
     work, outs = report_run
-    rep = work / "reports" / "demo"
-    t = pd.read_csv(rep / "tables" / "results_thermal_only.csv", header=[0, 1], index_col=[0, 1])
-    models = list(t.index.get_level_values(1))
+    rep = _layout(work).reports_dir
+    t = pd.read_csv(rep / "tables" / "results_thermal_only.csv", header=[0, 1], index_col=[0, 1, 2])
+    assert set(t.index.get_level_values(1)) == {"quick"}  # every row names its profile
+    models = list(t.index.get_level_values(2))
     assert models[0].startswith("majority class (") and "per-pixel RF" in models and "CNN" in models and "ConvLSTM" in models
     for proto in ("thesis protocol", "spatial protocol"):
         vals = t[(proto, "OA")].to_numpy(float)
@@ -137,11 +152,12 @@ def test_evaluation_tables_and_maps(report_run):
 
 
 def test_predict_on_the_demo_scenes_reproduces_the_evaluation_maps(report_run, tmp_path):
-    from rocksoil_nb import cli, maps
+    from rocksoil_nb import cli
+    from rocksoil_nb.infer import maps
 
     work, _ = report_run
-    run = next((work / "reports" / "demo" / "maps").iterdir())
-    model_dir = work / "models" / "demo" / run.name
+    run = next((_layout(work).reports_dir / "maps").iterdir())
+    model_dir = _layout(work).models_dir / run.name
     rc = cli.main(["predict", "--model", str(model_dir), "--scenes", str(work / "data" / "demo" / "raw" / "ecostress"),
                    "--out", str(tmp_path / "pred"), "--quiet"])
     assert rc == 0
@@ -160,13 +176,13 @@ def test_predict_on_the_demo_scenes_reproduces_the_evaluation_maps(report_run, t
     for p in eco:
         if p.name.split("_doy")[1][:13] in first:
             (short / p.name).symlink_to(p)
-    seq_model = work / "models" / "demo" / "thermal_only-convlstm-spatial"  # needs 5 dates: 2 passes are refused clearly
+    seq_model = _layout(work).run_dir("thermal_only", "convlstm", "spatial")  # needs 5 dates: 2 passes are refused clearly
     assert cli.main(["predict", "--model", str(seq_model), "--scenes", str(short), "--out", str(tmp_path / "p2"), "--quiet"]) == 2
 
 
 def test_report_index_links_notebooks_tables_and_maps(report_run):
     work, _ = report_run
-    page = (work / "reports" / "demo" / "index.html").read_text()
+    page = (_layout(work).reports_dir / "index.html").read_text()
     for name in ("01_acquire.html", "08_evaluate.html", "09_ndvi_analysis.html", "tables/results_thermal_only.html",
                  "consensus_classes.tif"):
         assert name in page
@@ -177,7 +193,9 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from rocksoil_nb import widgets
+    import matplotlib.pyplot as plt
+
+    from rocksoil_nb.viz import widgets
 
     work, _ = report_run
     monkeypatch.setenv("ROCKSOIL_WORKDIR", str(work))
@@ -195,7 +213,18 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     assert "no prediction" in ex.status()
     box = widgets.explorer("demo", "quick")
     assert box.explorer.cfg.name == "demo" and len(box.children) == 6
-    assert len(widgets.signature_explorer("demo", "quick").children) == 2
+    sig = widgets.signature_explorer("demo", "quick")
+    assert len(sig.children) == 2
+    ex_sig = sig.explorer
+    for band in widgets.BANDS:  # every toggle combination draws (the season toggle used to raise)
+        for passes in widgets.PASSES:
+            for season in widgets.SEASONS:
+                fig = ex_sig.figure(ex_sig.present[:2], band, passes, season)
+                assert fig.axes and fig.axes[0].get_title().endswith(f"{band}, {passes}, {season}")
+                plt.close(fig)
+    pick, band_w, dn_w, season_w = sig.children[0].children[0], *sig.children[0].children[1].children
+    for w, value in ((season_w, "summer"), (season_w, "winter"), (dn_w, "night"), (band_w, "EmisWB"), (pick, tuple(ex_sig.present[:3]))):
+        w.value = value  # drives the widget callbacks (outside a kernel they run synchronously: an exception surfaces here)
     monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))  # nothing there: the explorer names what is missing
     empty = widgets.Explorer("demo", "quick")
     assert any("no scenes" in m for m in empty.missing) and any("no trained model" in m for m in empty.missing)
@@ -208,9 +237,9 @@ def test_experiments_command_reuses_finished_runs_and_writes_tables(report_run, 
 
     work, _ = report_run
     monkeypatch.setenv("ROCKSOIL_WORKDIR", str(work))
-    before = {p: p.stat().st_mtime for p in (work / "models" / "demo").glob("*-*-*/metrics.json")}
+    before = {p: p.stat().st_mtime for p in _layout(work).models_dir.glob("*-*-*/metrics.json")}
     assert cli.main(["experiments", "--aoi", "demo", "--profile", "quick"]) == 0
     out = capsys.readouterr().out
     assert "majority class" in out and "thesis-style tables" in out
-    assert before == {p: p.stat().st_mtime for p in (work / "models" / "demo").glob("*-*-*/metrics.json")}  # resumable: nothing retrained
-    assert (work / "reports" / "demo" / "tables" / "results_thermal_only.csv").exists()
+    assert before == {p: p.stat().st_mtime for p in _layout(work).models_dir.glob("*-*-*/metrics.json")}  # resumable: nothing retrained
+    assert (_layout(work).tables_dir / "results_thermal_only.csv").exists()

@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rocksoil_nb import config, cube, ecostress, inventory, io, patches
-from rocksoil_nb.grid import Grid
+from rocksoil_nb import config
+from rocksoil_nb.core import ecostress, io, solar
+from rocksoil_nb.core.grid import Grid
+from rocksoil_nb.prepare import cube, patches, splits
+from rocksoil_nb.prepare import scenes as inventory
 
 UTC = dt.UTC
 REF = Grid("EPSG:32630", 400000.0, 4300000.0, 70.0, 20, 24)
@@ -96,11 +99,11 @@ def test_scene_filter_thresholds(tmp_path, prep, sfilter):
 
 def test_day_night_by_local_solar_time_or_clock():
     t = dt.datetime(2021, 6, 22, 6, 10, tzinfo=UTC)  # 06:10 UTC; local solar ~05:50 at 6.3° W
-    assert inventory.day_or_night(t, -6.3, "solar") == "night"
-    assert inventory.day_or_night(t, -6.3, "clock") == "day"
-    assert inventory.day_or_night(dt.datetime(2021, 6, 22, 12, 0, tzinfo=UTC), -4.0, "solar") == "day"
-    assert inventory.season_thesis(dt.date(2021, 3, 21)) == "winter" and inventory.season_thesis(dt.date(2021, 3, 22)) == "summer"
-    assert inventory.season_thesis(dt.date(2021, 9, 21)) == "summer" and inventory.season_thesis(dt.date(2021, 9, 22)) == "winter"
+    assert solar.day_or_night(t, -6.3, "solar") == "night"
+    assert solar.day_or_night(t, -6.3, "clock") == "day"
+    assert solar.day_or_night(dt.datetime(2021, 6, 22, 12, 0, tzinfo=UTC), -4.0, "solar") == "day"
+    assert solar.season_thesis(dt.date(2021, 3, 21)) == "winter" and solar.season_thesis(dt.date(2021, 3, 22)) == "summer"
+    assert solar.season_thesis(dt.date(2021, 9, 21)) == "summer" and solar.season_thesis(dt.date(2021, 9, 22)) == "winter"
 
 
 def test_bad_inputs_are_dropped_with_reasons(tmp_path, prep, sfilter):
@@ -157,13 +160,22 @@ def test_label_raster_on_another_grid_is_refused(tmp_path):
 # --------------------------------------------------------------------------- patches and splits
 
 
+def reassemble(patches: np.ndarray, pos: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
+    """Place patches (N, P, P) back at their positions (later patches overwrite overlaps)."""
+    out = np.zeros(shape, dtype=patches.dtype)
+    p = patches.shape[1]
+    for a, (r, c) in zip(patches, pos):
+        out[r : r + p, c : c + p] = a
+    return out
+
+
 def test_patches_reassemble_to_the_labels_exactly():
     rng = np.random.default_rng(0)
     lab = rng.integers(0, 14, (37, 53)).astype(np.uint8)
     for size, overlap in ((16, 0.5), (16, 0.0), (32, 0.5)):
         pos = patches.positions(lab.shape, size, overlap)
         cut = np.stack([lab[r : r + size, c : c + size] for r, c in pos])
-        assert np.array_equal(patches.reassemble(cut, pos, lab.shape), lab)
+        assert np.array_equal(reassemble(cut, pos, lab.shape), lab)
 
 
 def test_sequences_are_one_place_in_time_order():
@@ -189,8 +201,8 @@ def test_spatial_split_is_disjoint_with_buffer():
     rng = np.random.default_rng(2)
     lab = (rng.integers(1, 6, (10, 12)).repeat(12, 0).repeat(12, 1)).astype(np.uint8)  # 120 x 144
     pos = patches.positions(lab.shape, 16, 0.5)
-    sp = patches.make_spatial_split(lab, 16, pos, block_patches=2, buffer_patches=1.0)
-    a = patches.assign_split(np.array(pos), 16, sp)
+    sp = splits.make_spatial_split(lab, 16, pos, block_patches=2, buffer_patches=1.0)
+    a = splits.assign_split(np.array(pos), 16, sp)
     assert {"train", "val", "test"} <= set(a)
     assert sp.classes_missing_in_train == []
     masks = {}
@@ -210,7 +222,7 @@ def test_spatial_split_is_disjoint_with_buffer():
 
 def test_thesis_split_is_chronological():
     t = np.repeat(np.arange(20), 3)
-    s = patches.thesis_split(t)
+    s = splits.thesis_split(t)
     assert set(t[s == "test"]) == {17, 18, 19} and set(t[s == "val"]) == {14, 15, 16}
     assert t[s == "train"].max() < t[s == "val"].min() < t[s == "test"].min()
 
@@ -222,11 +234,11 @@ def test_norm_stats_from_training_windows_only():
     train = pd.DataFrame({"t": [0, 1], "row": [0, 0], "col": [0, 0]})
     st = patches.norm_stats(data, valid, train, 16, [0, 1], ["t"])
     expect = data[[0, 1]][:, :, :16, :16]
-    assert st["mean"][0] == pytest.approx(float(expect[:, 0].mean()), rel=1e-6)
-    assert st["std"][1] == pytest.approx(float(expect[:, 1].std()), rel=1e-4)
+    assert st.mean[0] == pytest.approx(float(expect[:, 0].mean()), rel=1e-6)
+    assert st.std[1] == pytest.approx(float(expect[:, 1].std()), rel=1e-4)
     data[2:] += 1000  # evaluation dates changed: the statistics must not move
     data[:, :, 16:, 16:] -= 1000  # nor when pixels outside the training windows change
-    assert patches.norm_stats(data, valid, train, 16, [0, 1], ["t"])["mean"] == st["mean"]
+    assert patches.norm_stats(data, valid, train, 16, [0, 1], ["t"]).mean == st.mean
 
 
 def test_variant_selection():

@@ -68,5 +68,5 @@ def test_01_acquire_never_writes_credentials(tmp_path, root, demo_raw, monkeypat
     assert _leaks(proj / "data", secrets) == []
     for text in (out, err, messages):
         assert not any(s in text for s in secrets)
-    assert (proj / "reports" / "demo" / "01_acquire.html").exists()
+    assert (proj / "reports" / "demo" / "quick" / "01_acquire.html").exists()
     assert os.environ.get("EARTHDATA_PASSWORD") == password  # the environment was used, not a parameter

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from rocksoil_nb import acquire, ecostress
-from rocksoil_nb.grid import thermal_grid
+from rocksoil_nb.core import ecostress
+from rocksoil_nb.core.grid import thermal_grid
+from rocksoil_nb.prepare import scenes
 from rocksoil_nb.simulate import AreaModel, RawDataConflict, geology, simulate
 
 
@@ -44,7 +45,7 @@ def test_layout_names_and_dtypes(demo_raw, demo_cfg):
 
 
 def test_values_are_physical(demo_raw):
-    t = acquire.scene_table(demo_raw)
+    t = scenes.scene_table(demo_raw)
     kept = t[t["kept"]]
     assert 30 <= len(kept) <= 50  # "about 40 scenes" pass the thesis filter
     for time in kept["time_utc"][:10]:
@@ -130,7 +131,7 @@ def test_physics_emissivity(demo_model):
 
 def test_difficulty_on_demo(demo_raw):
     """One clear date gives a per-pixel forest little; the time series carries the information."""
-    from rocksoil_nb import difficulty
+    from rocksoil_nb.analyse import difficulty
 
     d = difficulty.measure(demo_raw, n_blocks=2, trees=40)
     assert d.scenes_used >= 25

@@ -43,7 +43,7 @@ def lab(report_run, tmp_path):
     port, token = _free_port(), "rocksoil-ui-test"
     env = dict(os.environ, ROCKSOIL_WORKDIR=str(work), JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jrt"))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={work / 'reports' / 'demo'}", "--ServerApp.open_browser=False", "--LabApp.news_url=",
+           f"--ServerApp.root_dir={work / 'reports' / 'demo' / 'quick'}", "--ServerApp.open_browser=False", "--LabApp.news_url=",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"] + (["--allow-root"] if os.geteuid() == 0 else [])
     log = open(tmp_path / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -67,9 +67,14 @@ def lab(report_run, tmp_path):
         log.close()
 
 
+def _explorer_cell(page):
+    """The cell holding the explorer: the last code cell with widgets (a markdown cell closes the notebook)."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".jupyter-widgets")).last
+
+
 def _maps_image(page):
     """The src of the explorer's first figure (the four maps)."""
-    img = page.locator(".jp-Cell").last.locator(".jupyter-widgets img").first
+    img = _explorer_cell(page).locator(".jupyter-widgets img").first
     return img.get_attribute("src", timeout=1000) if img.count() else None
 
 
@@ -94,7 +99,7 @@ def test_explorer_in_a_real_browser(lab, tmp_path):
             before = _maps_image(page)
         page.screenshot(path=str(tmp_path / "explorer_before.png"), full_page=True)
         assert before, "the explorer drew no figure"
-        select = page.locator(".jp-Cell").last.locator(".jupyter-widgets select")
+        select = _explorer_cell(page).locator(".jupyter-widgets select")
         assert select.count() >= 2, "area and model-run controls are shown"
         runs = select.nth(1).locator("option").all_inner_texts()
         assert len(runs) >= 2, f"several trained runs to choose from: {runs}"
@@ -111,5 +116,5 @@ def test_explorer_in_a_real_browser(lab, tmp_path):
         texts = page.locator(".jp-OutputArea-output").all_inner_texts()
         errors = [t[:300] for t in texts if ERROR.search(t)]
         assert not errors, f"cells show errors: {errors}"
-        assert page.locator(".jp-Cell").last.locator("text=pixel row").count() >= 1
+        assert _explorer_cell(page).locator("text=pixel row").count() >= 1
         browser.close()

@@ -10,10 +10,18 @@ Whatever the source, the raw layout is the same: ``ecostress/``, ``sentinel1/``,
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .inventory import inventory, scene_table  # noqa: F401
+from rocksoil_nb.acquire import credentials, earthengine
+from rocksoil_nb.acquire.appeears import AppEEARS, fetch_ecostress
+from rocksoil_nb.acquire.files import file_table  # noqa: F401
+from rocksoil_nb.acquire.local import SHAPEFILE_SIDECARS, import_folder
+from rocksoil_nb.core import ecostress, io, sentinel
+from rocksoil_nb.core.grid import thermal_grid
+from rocksoil_nb.simulate.run import simulate
 
 
 class SourceNotAvailable(RuntimeError):
@@ -27,8 +35,6 @@ def _resolve(cfg, path: str) -> Path:
 
 def copy_geology(cfg, raw: Path) -> Path | None:
     """Copy the configured geology vector (and shapefile sidecars) into ``raw/geology/``; None if not configured."""
-    from .. import io
-    from .local import SHAPEFILE_SIDECARS
 
     if not cfg.acquisition.geology_vector:
         return None
@@ -44,57 +50,83 @@ def copy_geology(cfg, raw: Path) -> Path | None:
     return dest
 
 
-def run(cfg, progress: bool = True, session=None, ee=None) -> dict:
-    """Acquire the raw data of ``cfg`` by its ``source``; return a summary dict.
+@dataclass
+class AcquireResult:
+    """What 01_acquire did, the same shape whatever the source: how many ECOSTRESS passes and Sentinel dates
+    the raw folder holds, whether it was already complete, warnings, and the source's own details."""
+
+    source: str
+    raw_dir: Path
+    skipped: bool = False  # already complete with the same parameters: nothing written
+    thermal_passes: int = 0
+    sentinel1_dates: int = 0
+    sentinel2_dates: int = 0
+    geology_vector: bool = False
+    warnings: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # the source's own summary (simulator, local import, AppEEARS, Earth Engine)
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "raw_dir": str(self.raw_dir)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> AcquireResult:
+        return cls(**{**d, "raw_dir": Path(d["raw_dir"])})
+
+    def table(self):
+        """The summary as a two-column table (details left out)."""
+        import pandas as pd
+
+        rows = [(k, v) for k, v in self.to_json().items() if k != "details"]
+        return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def _count_dates(raw: Path, sub: str) -> int:
+    """Distinct UTC dates of the Sentinel exports in ``raw/<sub>``."""
+    return len({parsed["time"].date() for p in sorted((raw / sub).glob("*.tif")) if (parsed := sentinel.parse(p))})
+
+
+def run(cfg, progress: bool = True, session=None, ee=None) -> AcquireResult:
+    """Acquire the raw data of ``cfg`` by its ``source``; return an :class:`AcquireResult`.
 
     ``session`` (a requests-like session) and ``ee`` (an Earth Engine module) can be passed in; by default
     the real ones are used with credentials from the environment, ``~/.netrc`` or the EE credentials file.
     """
-    raw = cfg.raw_dir
+    raw = cfg.layout.raw_dir
     if cfg.source == "simulated":
-        from ..simulate.run import simulate
-
-        return simulate(cfg, progress=progress)
+        d = simulate(cfg, progress=progress)
+        return AcquireResult("simulated", raw, d.get("skipped", False), d["thermal_passes"], d["sentinel1_dates"], d["sentinel2_dates"],
+                             True, [], {k: v for k, v in d.items() if k not in ("skipped", "map")})
     if cfg.source == "local":
-        from .local import import_folder
-
-        res = import_folder(_resolve(cfg, cfg.acquisition.local_folder), raw, cfg.acquisition.local_mode, progress)
-        return res["summary"]
+        d = import_folder(_resolve(cfg, cfg.acquisition.local_folder), raw, cfg.acquisition.local_mode, progress)["summary"]
+        warn = [f"{d['problems']} file(s) could not be used: see raw/local_import.csv"] if d["problems"] else []
+        return AcquireResult("local", raw, False, d["ecostress_passes"], _count_dates(raw, "sentinel1"), _count_dates(raw, "sentinel2"),
+                             d["geology_vector"], warn, d)
     if cfg.source == "appeears+gee":
-        return _run_remote(cfg, raw, progress, session, ee)
+        d = _run_remote(cfg, raw, progress, session, ee)
+        passes = len(ecostress.find_layer((raw / "ecostress").glob("*.tif"), "LST"))
+        return AcquireResult("appeears+gee", raw, False, passes, _count_dates(raw, "sentinel1"), _count_dates(raw, "sentinel2"),
+                             any((raw / "geology").glob("*")), d.pop("warnings"), d)
     raise SourceNotAvailable(f"unknown source {cfg.source!r} for area {cfg.name!r}")
 
 
 def _run_remote(cfg, raw: Path, progress: bool, session, ee) -> dict:
-    from .. import credentials, ecostress
-
     acq = cfg.acquisition
     summary: dict = {"source": "appeears+gee", "warnings": []}
     ee_mod = None
     if acq.sentinel or acq.ecostress_from == "earthengine":
-        from . import earthengine
-
         ee_mod = earthengine.initialize(credentials.earthengine(acq.earthengine_project), ee)
     if acq.ecostress_from == "appeears":
-        from .appeears import AppEEARS, fetch_ecostress
-
         client = AppEEARS(credentials.earthdata(), session=session)
         summary["appeears"] = fetch_ecostress(cfg, raw, client, progress)
     else:
-        from ..grid import thermal_grid
-        from . import earthengine
-
         summary["earthengine_ecostress"] = earthengine.fetch_ecostress(ee_mod, cfg, thermal_grid(cfg.area), raw, progress)
     grid = ecostress.reference_grid(raw / "ecostress")
     if acq.sentinel:
-        from . import earthengine
-
         times = sorted({ecostress.parse_name(p).time for p in ecostress.find_layer((raw / "ecostress").glob("*.tif"), "LST")})
         summary["earthengine"] = earthengine.fetch_sentinel(ee_mod, cfg, grid, times, raw, progress)
     geo = copy_geology(cfg, raw)
     if geo is None:
         summary["warnings"].append("no geology vector: set acquisition.geology_vector to your digitised map before 02_labels")
-    from .. import io
 
     io.write_json(raw / "manifest.json", {"source": "appeears+gee", "complete": True, "summary": summary})
     return summary

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .. import ecostress, io
-from ..credentials import Earthdata, redact
+from rocksoil_nb.acquire.credentials import Earthdata, redact
+from rocksoil_nb.core import ecostress, io
 
 DEFAULT_API = "https://appeears.earthdatacloud.nasa.gov/api/"
 STATE_FILE = "appeears_task.json"
@@ -36,19 +36,8 @@ def api_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def area_polygon(cfg) -> dict:
-    """The area's WGS84 box as a GeoJSON FeatureCollection (lon, lat order)."""
-    (n, e), (s, w) = cfg.area.ne, cfg.area.sw
-    return {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": cfg.name},
-            "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}}]}
 
 
-def task_request(cfg) -> dict:
-    """The AppEEARS area-task request for the area: product, the six layers, dates, GeoTIFF, native projection."""
-    return {"task_type": "area", "task_name": f"rocksoil-{cfg.name}",
-            "params": {"dates": [{"startDate": f"{cfg.period.start:%m-%d-%Y}", "endDate": f"{cfg.period.end:%m-%d-%Y}"}],
-                       "layers": [{"product": ecostress.L2T_PRODUCT, "layer": lay} for lay in ecostress.REQUESTED_LAYERS],
-                       "output": {"format": {"type": "geotiff"}, "projection": "native"}, "geo": area_polygon(cfg)}}
 
 
 class AppEEARS:
@@ -198,7 +187,7 @@ def fetch_ecostress(cfg, raw_dir: Path, client: AppEEARS, progress: bool = True)
     """Request (or resume) the area's ECOSTRESS task and download its bundle into ``raw/ecostress/``."""
     eco = Path(raw_dir) / "ecostress"
     state_path = eco / STATE_FILE
-    request = task_request(cfg)
+    request = ecostress.task_request(cfg)
     if state_path.exists():
         state = json.loads(state_path.read_text())
         if state.get("request") != request:

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import io
-from ..grid import Grid
-from ..sentinel import s1_name, s2_name
+from rocksoil_nb.core import ecostress, io
+from rocksoil_nb.core.grid import Grid
+from rocksoil_nb.core.sentinel import nearest, s1_name, s2_name
 
 S1 = "COPERNICUS/S1_GRD"
 S2 = "COPERNICUS/S2_SR_HARMONIZED"
@@ -84,16 +84,8 @@ def match_dates(thermal_times, candidates: pd.DataFrame, window_days: float, sam
     rows = []
     cand = candidates.sort_values("time_utc").reset_index(drop=True) if len(candidates) else candidates
     for t in sorted(pd.to_datetime(pd.Series(list(thermal_times)), utc=True)):
-        best = None
-        if len(cand):
-            if same_day:
-                d = (cand["time_utc"].dt.normalize() - t.normalize()).dt.days.abs()
-            else:
-                d = (cand["time_utc"] - t).abs().dt.total_seconds() / 86400
-            ok = d <= window_days
-            if ok.any():
-                dt_abs = (cand["time_utc"] - t).abs()
-                best = cand[ok].loc[dt_abs[ok].idxmin()]
+        i = nearest(t, cand["time_utc"], window_days, same_day) if len(cand) else None
+        best = None if i is None else cand.loc[i]
         rows.append({"thermal_time_utc": t, "image_id": None if best is None else best["system:index"],
                      "image_time_utc": None if best is None else best["time_utc"],
                      "delta_days": None if best is None else round((best["time_utc"] - t).total_seconds() / 86400, 3)})
@@ -189,7 +181,6 @@ def fetch_sentinel(ee, cfg, grid: Grid, thermal_times, raw_dir: Path, progress: 
 def fetch_ecostress(ee, cfg, grid: Grid, raw_dir: Path, progress: bool = True) -> dict:
     """ECOSTRESS L2T LSTE from Earth Engine (``NASA/ECOSTRESS/L2T_LSTE/V2``) for users without an
     Earthdata account, written with AppEEARS names and dtypes into ``raw/ecostress/``."""
-    from .. import ecostress
 
     raw = Path(raw_dir) / "ecostress"
     coll = (ee.ImageCollection(ECO).filterBounds(region(ee, cfg))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import ecostress, io, sentinel
+from rocksoil_nb.core import ecostress, io, sentinel
 
 VECTOR_SUFFIXES = (".gpkg", ".shp")
 SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix")

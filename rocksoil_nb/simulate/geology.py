@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .. import classes
-from ..grid import Grid
-from .noise import smooth_field, threshold_for_fraction
+from rocksoil_nb.core import classes
+from rocksoil_nb.core.grid import Grid
+from rocksoil_nb.simulate.noise import smooth_field, threshold_for_fraction
 
 TRUE_RES_M = 10.0
 

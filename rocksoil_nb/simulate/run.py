@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import classes, ecostress, io
-from ..acquire.appeears import task_request
-from ..config import to_dict
-from ..grid import Grid, cover_grid, thermal_grid, window_of
-from ..sentinel import s1_name, s2_name
-from . import geology, schedule, sensors, surface, thermal, weather
+from rocksoil_nb.config import to_dict
+from rocksoil_nb.core import classes, ecostress, io
+from rocksoil_nb.core.ecostress import task_request
+from rocksoil_nb.core.grid import Grid, cover_grid, thermal_grid, window_of
+from rocksoil_nb.core.sentinel import s1_name, s2_name
+from rocksoil_nb.core.solar import local_solar_hours
+from rocksoil_nb.simulate import geology, schedule, sensors, surface, thermal, weather
+from rocksoil_nb.simulate.noise import smooth_field, threshold_for_fraction
 
 SIMULATOR_VERSION = "1.3"
 TILE = "30N"
@@ -99,7 +101,7 @@ class AreaModel:
         doy = t.timetuple().tm_yday
         mean, rng_k = _air(cl, doy, self.weather.anomaly(t))
         forcing = thermal.DailyForcing(doy, self.lat, mean, rng_k, 0.78 - 0.08 * humidity, 0.70 + 0.12 * humidity)
-        hours = thermal.local_solar_hours(t, self.lon)
+        hours = local_solar_hours(t, self.lon)
         wet = self.wetness(surf, t)
         inertia = surf.inertia * (1 + surf.wet_gain * wet)
         albedo = surf.albedo * (1 - 0.4 * wet)
@@ -163,7 +165,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     """
     if cfg.simulator is None:
         raise ValueError(f"area {cfg.name!r} has no 'simulator' section in its parameters")
-    out = Path(out_dir) if out_dir is not None else cfg.raw_dir
+    out = Path(out_dir) if out_dir is not None else cfg.layout.raw_dir
     truth = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
     phash = parameters_hash(cfg)
     if _check_existing(out, phash, overwrite):
@@ -243,8 +245,6 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
             wet = model.wetness(fsurf, p.time)
             nd = model.ndvi(fsurf, p.time, wet) + rng.normal(0, 0.02, fsurf.water.shape).astype(np.float32)
             if p.cloud_fraction > 0.001:
-                from .noise import smooth_field, threshold_for_fraction
-
                 c = smooth_field(nd.shape, rng.uniform(60, 200), rng)
                 nd[c > threshold_for_fraction(c, p.cloud_fraction)] = np.nan
             io.write_geotiff(out / "sentinel2" / name, np.clip(nd, -1, 1).astype(np.float32), fine.crs, fine.transform, nodata=np.nan,

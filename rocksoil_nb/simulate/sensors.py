@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ecostress
-from .noise import smooth_field, threshold_for_fraction
+from rocksoil_nb.core import ecostress
+from rocksoil_nb.simulate.noise import smooth_field, threshold_for_fraction
 
 CANOPY_EMISSIVITY = 0.985
 

@@ -10,8 +10,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from .. import classes
-from .noise import smooth_field
+from rocksoil_nb.core import classes
+from rocksoil_nb.simulate.noise import smooth_field
 
 N_KINDS = 4  # vegetation cover kinds: natural, winter cereal, summer crop, fallow
 

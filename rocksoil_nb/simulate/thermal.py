@@ -9,9 +9,9 @@ Sun position from latitude, day of year and local solar time. Temperatures in K.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
+
+from rocksoil_nb.core.solar import declination_rad
 
 SIGMA = 5.670374e-8  # W m-2 K-4
 SOLAR_CONSTANT = 1361.0  # W m-2
@@ -21,24 +21,10 @@ N_HARMONICS = 8
 STEPS = 144  # samples per day for the Fourier analysis
 
 
-def equation_of_time_min(doy: float) -> float:
-    """Equation of time (minutes) for a day of year (Spencer 1971)."""
-    b = 2 * np.pi * (doy - 1) / 365.0
-    return 229.18 * (0.000075 + 0.001868 * np.cos(b) - 0.032077 * np.sin(b) - 0.014615 * np.cos(2 * b) - 0.040849 * np.sin(2 * b))
 
 
-def declination_rad(doy: float) -> float:
-    """Solar declination (rad) for a day of year (Spencer 1971)."""
-    b = 2 * np.pi * (doy - 1) / 365.0
-    return (0.006918 - 0.399912 * np.cos(b) + 0.070257 * np.sin(b) - 0.006758 * np.cos(2 * b)
-            + 0.000907 * np.sin(2 * b) - 0.002697 * np.cos(3 * b) + 0.00148 * np.sin(3 * b))
 
 
-def local_solar_hours(t_utc: dt.datetime, lon_deg: float) -> float:
-    """Local apparent solar time (hours, 0-24) at longitude ``lon_deg`` for a UTC time."""
-    h = t_utc.hour + t_utc.minute / 60 + t_utc.second / 3600
-    doy = t_utc.timetuple().tm_yday
-    return float((h + lon_deg / 15.0 + equation_of_time_min(doy) / 60.0) % 24.0)
 
 
 def cos_zenith(doy: float, lat_deg: float, solar_hours) -> np.ndarray:

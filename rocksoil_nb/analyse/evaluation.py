@@ -1,0 +1,97 @@
+"""Evaluation of one area's runs (08_evaluate): which run to map, per-class scores under both protocols,
+full-scene reconstruction of a run, and the accuracy of its maps against the geology map. The results
+tables are :mod:`rocksoil_nb.analyse.results`; the figures :mod:`rocksoil_nb.viz.evaluate`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rocksoil_nb.core import classes
+from rocksoil_nb.infer import reconstruct
+from rocksoil_nb.infer.maps import read_map
+from rocksoil_nb.infer.predict import load_run
+from rocksoil_nb.learn.runs import METRICS, RunResult
+from rocksoil_nb.prepare.cube import open_cube
+from rocksoil_nb.prepare.steps import load_labels
+
+
+def run_result(cfg, variant: str, model: str, protocol: str) -> RunResult:
+    """The finished run's results (``metrics.json``); a clear error when it has not been trained."""
+    d = cfg.layout.run_dir(variant, model, protocol)
+    if not (d / METRICS).exists():
+        raise FileNotFoundError(f"{d / METRICS}: no finished run; train it in 07_train")
+    return RunResult.read(d)
+
+
+def per_class_table(cfg, variant: str, model: str) -> pd.DataFrame:
+    """Precision, recall, F1, IoU and support per class of one model under both protocols."""
+    frames = {}
+    for proto in ("thesis", "spatial"):
+        try:
+            t = run_result(cfg, variant, model, proto).test
+        except FileNotFoundError:
+            continue
+        if not t:
+            continue
+        frames[proto] = pd.DataFrame({"precision": t["precision"], "recall": t["recall"], "F1": t["f1"], "IoU": t["iou"],
+                                      "support px": t["support"]}, index=[f"{k} {classes.NAMES[k]}" for k in range(classes.N_CLASSES)])
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, axis=1)
+    support = df.xs("support px", axis=1, level=1).sum(axis=1)
+    return df[support > 0].round(3)
+
+
+def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[pd.Timestamp]:
+    """UTC times of the thesis protocol's test dates of a variant (the latest 15 % of its dates)."""
+    df = pd.read_csv(cfg.layout.patches_dir(variant) / f"samples_{kind}.csv")
+    col = "t" if kind == "cnn" else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()][-1]
+    t = sorted(df.loc[df["split_thesis"] == "test", col].unique())
+    times = pd.DatetimeIndex(open_cube(cfg.layout.cube)["time"].values)
+    return [times[int(i)] for i in t]
+
+
+def map_run(cfg, results: pd.DataFrame, variant: str = "thermal_only", protocol: str = "spatial", model: str = "best") -> str:
+    """The model whose maps 08 draws: the named one, or (``best``) the deep model with the highest test macro-F1."""
+    r = results[(results["area"] == cfg.name) & (results["profile"] == cfg.profile_name) & (results["variant"] == variant)
+                & (results["protocol"] == protocol)]
+    r = r[r["model"] != "majority"]
+    if r.empty:
+        raise FileNotFoundError(f"no finished {variant}/{protocol} run for {cfg.name}; train one in 07_train")
+    if model != "best":
+        if model not in set(r["model"]):
+            raise FileNotFoundError(f"no finished {variant}-{model}-{protocol} run for {cfg.name}; train it in 07_train")
+        return model
+    deep = r[r["model"] != "pixel_rf"]
+    return str((deep if len(deep) else r).sort_values("f1", ascending=False)["model"].iloc[0])
+
+
+def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | None = None, progress: bool = True):
+    """Full-scene maps of one run on the area's cube into ``reports/<aoi>/<profile>/maps/<run>/`` (see
+    :mod:`rocksoil_nb.infer.reconstruct`). ``which``: ``all`` dates of the variant or the thesis ``test`` dates
+    (default: the profile's ``map_dates``)."""
+    net, spec = load_run(cfg.layout.run_dir(variant, model, protocol))
+    which = which or cfg.profile.map_dates
+    test = thesis_test_dates(cfg, variant, spec.kind) if which == "test" else None
+    return reconstruct.reconstruct(net, cfg.layout.cube, spec, cfg.layout.maps_dir(variant, model, protocol), which=which,
+                                   test_dates=test, progress=progress)
+
+
+def map_accuracy(cfg, rec, variant: str) -> pd.DataFrame:
+    """Consensus and per-date maps against the labels: on the spatial protocol's test blocks and on the whole area."""
+    labels = load_labels(cfg)
+    region = np.load(cfg.layout.patches_dir(variant) / "spatial_split.npy")
+    rows = []
+    for where, mask in (("spatial test blocks", region == 2), ("whole area", None)):
+        s = reconstruct.map_scores(rec.consensus_codes, labels, mask, cfg.classes.include_nodata)
+        rows.append({"map": "consensus of dates", "pixels": where, **s})
+    per = []
+    for _, d in rec.dates.iterrows():
+        if isinstance(d.get("classes_file"), str):
+            codes, _ = read_map(rec.out_dir / d["classes_file"])
+            per.append(reconstruct.map_scores(codes, labels, region == 2, cfg.classes.include_nodata))
+    if per:
+        rows.append({"map": f"single dates (mean of {len(per)})", "pixels": "spatial test blocks",
+                     **{k: float(np.mean([p[k] for p in per])) for k in ("pixels", "oa", "macro_f1", "miou")}})
+    return pd.DataFrame(rows).round(3)

@@ -1,0 +1,278 @@
+"""Load and validate area parameters (``parameters/<aoi>.yaml``) merged with a profile.
+
+A parameters file is checked against the typed schema (:mod:`rocksoil_nb.config.schema`): an unknown
+key, a value of the wrong type or a choice outside its ``Literal`` stops with an error that names the
+file and the key, before anything runs.
+Profiles (``parameters/profiles.yaml``) override parts of the area file to scale
+sizes and epochs (``quick`` for tests, ``standard`` for a laptop, ``thesis`` for a GPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import types
+import typing
+from pathlib import Path
+
+import yaml
+
+from rocksoil_nb.config.schema import AreaConfig, Profile
+from rocksoil_nb.core.grid import thermal_grid
+
+
+class ParameterError(ValueError):
+    """A parameters file is missing, malformed, or does not match the schema."""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value, tp, where: str, src: str):
+    """Check ``value`` against the annotation ``tp``; return it (converted where lossless)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ParameterError(f"{src}: key '{where}' must be one of {list(args)}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, where, src)
+            except ParameterError as e:  # try the next member of the union
+                errors.append(str(e))
+        raise ParameterError(errors[0] if errors else f"{src}: key '{where}' has an invalid value")
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ParameterError(f"{src}: key '{where}' must be a mapping, got {type(value).__name__} {value!r}")
+        return _build(tp, value, src, where + ".")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParameterError(f"{src}: key '{where}' must be a list, got {type(value).__name__} {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]", src) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParameterError(f"{src}: key '{where}' must be a mapping, got {type(value).__name__} {value!r}")
+        return {_coerce(k, args[0], f"{where} key", src): _coerce(v, args[1], f"{where}.{k}", src) for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"{src}: key '{where}' must be a number, got {type(value).__name__} {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParameterError(f"{src}: key '{where}' must be an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ParameterError(f"{src}: key '{where}' must be true or false, got {type(value).__name__} {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ParameterError(f"{src}: key '{where}' must be a string, got {type(value).__name__} {value!r}")
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ParameterError(f"{src}: key '{where}' must be a date YYYY-MM-DD, got {value!r}")
+    if tp is Path:
+        return Path(value)
+    raise ParameterError(f"{src}: key '{where}': unsupported type {_type_name(tp)}")
+
+
+def _build(cls, data: dict, src: str, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    internal = {"root", "workdir", "profile", "profile_name"} if cls is AreaConfig else set()
+    for key in data:
+        if key not in names or key in internal:
+            allowed = ", ".join(sorted(names - internal))
+            raise ParameterError(f"{src}: unknown key '{prefix}{key}' (allowed here: {allowed})")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _coerce(data[f.name], hints[f.name], prefix + f.name, src)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ParameterError(f"{src}: missing required key '{prefix}{f.name}'")
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise ParameterError(f"{path}: parameters file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ParameterError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def _check_semantics(cfg: AreaConfig, src: str) -> None:
+    a = cfg.area
+    for key, val in (("area.ne", a.ne), ("area.sw", a.sw)):
+        if len(val) != 2 or not (-90 <= val[0] <= 90 and -180 <= val[1] <= 180):
+            raise ParameterError(f"{src}: key '{key}' must be [lat, lon] in degrees, got {val}")
+    if not (a.ne[0] > a.sw[0] and a.ne[1] > a.sw[1]):
+        raise ParameterError(f"{src}: key 'area.ne' must lie north-east of 'area.sw'")
+    if len(a.shape) != 2 or min(a.shape) < 8:
+        raise ParameterError(f"{src}: key 'area.shape' must be [rows, cols] of at least 8 pixels, got {a.shape}")
+    if cfg.period.end < cfg.period.start:
+        raise ParameterError(f"{src}: key 'period.end' is before 'period.start'")
+    bad = [k for k in cfg.classes.weights if not 0 <= k <= 13]
+    if bad:
+        raise ParameterError(f"{src}: key 'classes.weights' has class codes outside 0-13: {bad}")
+    if cfg.source == "simulated" and cfg.simulator is None:
+        raise ParameterError(f"{src}: key 'simulator' is required when source is 'simulated'")
+    h = cfg.hyperparameters
+    if not 0 <= h.patch_overlap < 1:
+        raise ParameterError(f"{src}: key 'hyperparameters.patch_overlap' must be in [0, 1), got {h.patch_overlap}")
+    acq = cfg.acquisition
+    if acq.s1_orbit_pass.upper() not in ("", "ASCENDING", "DESCENDING"):
+        raise ParameterError(f"{src}: key 'acquisition.s1_orbit_pass' must be '', ASCENDING or DESCENDING, got {acq.s1_orbit_pass!r}")
+    if not 0 <= cfg.preprocess.min_lst_accuracy <= 3:
+        raise ParameterError(f"{src}: key 'preprocess.min_lst_accuracy' must be 0-3")
+    if cfg.source == "local" and not acq.local_folder:
+        raise ParameterError(f"{src}: key 'acquisition.local_folder' is required when source is 'local'")
+    if cfg.simulator is not None:
+        g = cfg.simulator.geology
+        for i, row in enumerate(g.column):
+            if len(row) != 2 or int(row[0]) != row[0] or not 0 < row[0] < 13:
+                raise ParameterError(f"{src}: key 'simulator.geology.column[{i}]' must be [class code 1-12, thickness m]")
+        for i, row in enumerate(g.covers):
+            if len(row) != 3:
+                raise ParameterError(f"{src}: key 'simulator.geology.covers[{i}]' must be [host code, soil code, fraction]")
+        c = cfg.simulator.climate
+        for key, val in (("wet_days_per_month", c.wet_days_per_month), ("cloudiness", c.cloudiness)):
+            if len(val) != 12:
+                raise ParameterError(f"{src}: key 'simulator.climate.{key}' must have 12 monthly values")
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The repository root: ``$ROCKSOIL_ROOT`` or the first parent holding ``parameters/``."""
+    env = os.environ.get("ROCKSOIL_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for p in (here, *here.parents):
+        if (p / "parameters").is_dir() and (p / "rocksoil_nb").is_dir():
+            return p
+    pkg_root = Path(__file__).resolve().parents[2]  # rocksoil_nb/config/load.py -> the repository
+    if (pkg_root / "parameters").is_dir():
+        return pkg_root
+    raise ParameterError(f"no project root (a folder with parameters/) above {here}; set ROCKSOIL_ROOT")
+
+
+def available_areas(root: Path | None = None) -> list[str]:
+    """Names of the areas that have a parameters file."""
+    root = root or project_root()
+    return sorted(p.stem for p in (root / "parameters").glob("*.yaml") if p.stem != "profiles")
+
+
+def load(aoi: str, profile: str | None = None, root: Path | None = None, overrides: dict | None = None) -> AreaConfig:
+    """Load ``parameters/<aoi>.yaml``, merge the profile, validate and return an :class:`AreaConfig`.
+
+    Generated files (data/, models/, reports/) go under ``$ROCKSOIL_WORKDIR`` when set,
+    else under the project root.
+
+    ``profile`` defaults to the area's ``default_profile``; ``overrides`` (a nested dict)
+    is merged last, for notebooks and tests.
+    """
+    root = Path(root) if root is not None else project_root()
+    path = root / "parameters" / f"{aoi}.yaml"
+    if not path.exists():
+        raise ParameterError(f"{path}: no parameters for area {aoi!r}; known areas: {available_areas(root)}")
+    data = _read_yaml(path)
+    profiles_path = root / "parameters" / "profiles.yaml"
+    profiles = _read_yaml(profiles_path)
+    pname = profile or data.get("default_profile", "standard")
+    if pname not in profiles:
+        raise ParameterError(f"{profiles_path}: unknown profile {pname!r}; known: {sorted(profiles)}")
+    prof = profiles[pname] or {}
+    if not isinstance(prof, dict):
+        raise ParameterError(f"{profiles_path}: profile {pname!r} must be a mapping")
+    meta_keys = {f.name for f in dataclasses.fields(Profile)}
+    prof_meta = {k: prof[k] for k in meta_keys if k in prof}
+    prof_over = prof.get("overrides", {}) or {}
+    unknown = set(prof) - meta_keys - {"overrides"}
+    if unknown:
+        raise ParameterError(f"{profiles_path}: unknown key '{pname}.{sorted(unknown)[0]}'")
+    merged = _deep_merge(data, prof_over)
+    src = f"{path} (+ profile '{pname}')" if prof_over else str(path)
+    if overrides:
+        merged = _deep_merge(merged, overrides)
+        src += " (+ overrides)"
+    cfg = _build(AreaConfig, merged, src)
+    if cfg.name != aoi:
+        raise ParameterError(f"{path}: key 'name' is {cfg.name!r} but the file is for {aoi!r}")
+    _check_semantics(cfg, src)
+    cfg.profile_name = pname
+    cfg.profile = _build(Profile, prof_meta, f"{profiles_path} [{pname}]")
+    cfg.root = root
+    cfg.workdir = Path(os.environ.get("ROCKSOIL_WORKDIR") or root).resolve()
+    return cfg
+
+
+def to_dict(cfg) -> dict:
+    """Plain-dict form of a config (dates as ISO strings), for manifests and hashing."""
+
+    def conv(v):
+        if dataclasses.is_dataclass(v):
+            return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v) if f.name not in ("root", "workdir")}
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [conv(x) for x in v]
+        if isinstance(v, (dt.date, Path)):
+            return str(v)
+        return v
+
+    return conv(cfg)
+
+
+def summary(cfg: AreaConfig):
+    """A small table of the area settings shown at the top of each notebook."""
+    import pandas as pd
+
+
+    g = thermal_grid(cfg.area)
+    rows = [
+        ("area", f"{cfg.title} ({cfg.name})"),
+        ("source", cfg.source),
+        ("profile", f"{cfg.profile_name}: {cfg.profile.description}"),
+        ("period (UTC)", f"{cfg.period.start} … {cfg.period.end}"),
+        ("thermal grid", f"{g.rows} × {g.cols} pixels of {g.res:g} m, {g.crs}, corner ({g.x0:.0f} E, {g.y0:.0f} N)"),
+        ("scene filter", f"cloud ≤ {cfg.scene_filter.max_cloud_fraction:.0%}, bad quality ≤ {cfg.scene_filter.max_bad_fraction:.0%}"),
+        ("class 0 in loss/metrics", "yes (as the thesis)" if cfg.classes.include_nodata else "no"),
+        ("data folder", str(cfg.layout.data_dir)),
+        ("models and reports", f"{cfg.layout.models_dir}, {cfg.layout.reports_dir}"),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")

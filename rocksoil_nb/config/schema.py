@@ -1,0 +1,181 @@
+"""The parameters schema: typed sections of ``parameters/<aoi>.yaml`` and of a run profile.
+
+Choices are ``Literal`` types, so a misspelt loss, model, variant or protocol is refused when the
+file is loaded (see :func:`rocksoil_nb.config.load`), not hours later. The simulator's own section
+is in :mod:`rocksoil_nb.config.simulator`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rocksoil_nb.config.layout import Layout
+from rocksoil_nb.config.simulator import Simulator
+from rocksoil_nb.core.sentinel import NDVI_WINDOW_DAYS, SAR_WINDOW_DAYS
+
+SourceName = Literal["simulated", "appeears+gee", "local"]
+LossName = Literal["cross_entropy", "weighted_cross_entropy", "weighted_focal"]
+ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf"]
+VariantName = Literal["thermal_only", "thermal_sar", "sar_thermal_only", "day", "night", "winter", "summer"]
+ProtocolName = Literal["thesis", "spatial"]
+SweepParam = Literal["learning_rate", "l2", "batch_size", "base_filters"]
+
+
+@dataclass
+class Area:
+    """Area of interest: WGS84 corners, target CRS and thermal grid (70 m ECOSTRESS pixels)."""
+
+    ne: list[float]  # [lat, lon] degrees, WGS84
+    sw: list[float]  # [lat, lon] degrees, WGS84
+    shape: list[int]  # thermal grid [rows, cols]
+    crs: str = "EPSG:32630"  # UTM zone 30N
+    pixel_size_m: float = 70.0
+
+
+@dataclass
+class Period:
+    """Study period (UTC dates, inclusive)."""
+
+    start: dt.date
+    end: dt.date
+
+
+@dataclass
+class ClassSettings:
+    """Class weights (thesis Table 12) and whether class 0 (no data) takes part in loss/metrics."""
+
+    weights: dict[int, float]
+    include_nodata: bool = False
+
+
+@dataclass
+class Hyperparameters:
+    """Model and training settings (thesis Table 11)."""
+
+    l2: float = 0.05
+    learning_rate: dict[str, float] = field(default_factory=lambda: {"cnn": 1e-5, "convlstm": 1e-4})
+    batch_size: int = 4
+    base_filters: int = 16
+    patch_size: int = 64
+    patch_overlap: float = 0.5
+    loss: LossName = "weighted_focal"
+    focal_gamma: float = 2.0
+    epochs: int = 150
+    early_stopping_patience: int = 15
+    sequence_length: int = 5
+    sequence_stride: int = 3
+    dropout: float = 0.2
+    mixed_precision: bool = False  # float16 compute on a GPU (ignored on CPU)
+
+
+@dataclass
+class SceneFilter:
+    """Thesis scene filter: drop a scene with too many cloudy or bad-quality pixels (fractions 0-1)."""
+
+    max_cloud_fraction: float = 0.10
+    max_bad_fraction: float = 0.15
+
+
+@dataclass
+class Acquisition:
+    """Real-source settings (``source: appeears+gee`` or ``local``). Credentials never go here."""
+
+    # appeears (Earthdata account) | earthengine (NASA/ECOSTRESS/L2T_LSTE/V2)
+    ecostress_from: Literal["appeears", "earthengine"] = "appeears"
+    sentinel: bool = True  # fetch Sentinel-1 and Sentinel-2 from Earth Engine
+    earthengine_project: str = ""  # Google Cloud project; EE_PROJECT in the environment wins
+    s1_orbit_pass: str = ""  # "" (both), ASCENDING or DESCENDING
+    sar_window_days: int = SAR_WINDOW_DAYS  # S1 within this many calendar days of a thermal pass (0 = same UTC day)
+    ndvi_window_days: float = NDVI_WINDOW_DAYS  # S2 NDVI within ± this many days (the thesis used 16-day windows)
+    s2_max_cloud_percent: float = 60.0  # scene filter on CLOUDY_PIXEL_PERCENTAGE
+    geology_vector: str = ""  # your digitised geology map (GeoPackage/shapefile); relative paths from the project root
+    local_folder: str = ""  # for source: local, the folder holding an AppEEARS bundle (+ optional SAR/NDVI, geology)
+    local_mode: Literal["link", "copy"] = "link"  # link (symbolic links) | copy
+
+
+@dataclass
+class Preprocess:
+    """03_preprocess: which pixels are valid, how passes are labelled day/night, what goes in the cube."""
+
+    valid_mandatory: list[int] = field(default_factory=lambda: [0, 1])  # QC bits 0-1 accepted (00 best, 01 nominal)
+    valid_data_quality: list[int] = field(default_factory=lambda: [0])  # QC bits 2-3 accepted (00 good)
+    use_cloud_layer: bool = True  # cloud layer = 1 makes a pixel invalid
+    min_lst_accuracy: int = 1  # QC bits 14-15 at least: 0 (>2 K) accepts all, 1 drops >2 K, 2 drops >1.5 K, 3 keeps <1 K only
+    daynight_rule: Literal["solar", "clock"] = "solar"  # solar: local solar time; clock: the UTC clock time, as the thesis did
+    day_start_hour: float = 6.0  # day is [start, end) hours
+    day_end_hour: float = 18.0
+    validity_channel: bool = False  # add a 0/1 channel telling where values were missing (set to 0)
+
+
+@dataclass
+class Patches:
+    """05_patches: the minimum-valid rule and the two split protocols."""
+
+    min_valid_fraction: float = 0.5  # a patch is kept when this share of its pixels is valid and labelled (class != 0)
+    test_fraction: float = 0.15
+    val_fraction: float = 0.15  # of the training part (thesis: 15 % of train)
+    spatial_block_patches: int = 2  # spatial protocol: blocks of this many patch sizes a side
+    buffer_patches: float = 1.0  # spatial protocol: gap between train/val/test patches, in patch sizes
+    split_seed: int = 7
+
+
+@dataclass
+class Profile:
+    """Scale settings of a run profile."""
+
+    description: str = ""
+    max_patches: int = 0  # 0 = no limit
+    tuning_trials: int = 20
+    variants: list[VariantName] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
+    models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf"])
+    protocols: list[ProtocolName] = field(default_factory=lambda: ["thesis", "spatial"])
+    sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
+    sweep_params: list[SweepParam] = field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])
+    map_dates: Literal["all", "test"] = "test"  # 08's full-scene maps: "all" dates of the variant or the thesis protocol's "test" dates
+    notes: str = ""
+
+
+@dataclass
+class AreaConfig:
+    """Everything the workbook knows about one area, after merging the profile."""
+
+    name: str
+    title: str
+    source: SourceName
+    area: Area
+    period: Period
+    classes: ClassSettings
+    hyperparameters: Hyperparameters
+    scene_filter: SceneFilter
+    simulator: Simulator | None = None  # see rocksoil_nb.config.simulator
+    acquisition: Acquisition = field(default_factory=Acquisition)
+    preprocess: Preprocess = field(default_factory=Preprocess)
+    patches: Patches = field(default_factory=Patches)
+    default_profile: str = "standard"
+    geology_class_field: str = "class_code"
+    profile_name: str = ""
+    profile: Profile = field(default_factory=Profile)
+    # filled by load(): the project root and the working folder for data/, models/, reports/
+    root: Path = field(default_factory=Path.cwd)
+    workdir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def layout(self) -> Layout:
+        """Every path of this area and profile (data, datasets, runs, reports): see :class:`Layout`."""
+        import hashlib
+        import json
+
+        key = hashlib.sha256(json.dumps(self.patch_settings, sort_keys=True).encode()).hexdigest()[:8]
+        return Layout(self.workdir, self.name, self.profile_name or self.default_profile,
+                      f"{self.hyperparameters.patch_size}px-{key}")
+
+    @property
+    def patch_settings(self) -> dict:
+        """The settings a patch dataset depends on (and nothing else: epochs or learning rates do not rebuild it)."""
+        h = self.hyperparameters
+        return {"patch_size": h.patch_size, "patch_overlap": h.patch_overlap, "sequence_length": h.sequence_length,
+                "sequence_stride": h.sequence_stride, **dataclasses.asdict(self.patches)}

@@ -1,0 +1,256 @@
+"""Full-scene maps from a trained model (08_evaluate, ``rocksoil predict``).
+
+For each date, the whole area is cut into overlapping windows (the dataset's patch size and overlap,
+the last window flush with each edge), each window (or sequence of the T kept dates ending at that
+date) is predicted, and the class probabilities of overlapping windows are averaged per pixel (a
+running sum and count: the thesis's cumulative average). Pixels not valid at the date get no class
+(255) and no confidence (NaN). The multi-date consensus is the mean probability over the dates where
+each pixel was valid. A seam score tells how much class changes concentrate on window borders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from rocksoil_nb.core import classes, io
+from rocksoil_nb.infer import maps
+from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn.datasets import normalise
+from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.runs import RunSpec
+from rocksoil_nb.prepare import patches
+from rocksoil_nb.prepare.cube import ALL_BANDS, grid_of, open_cube, pass_flags
+
+N = classes.N_CLASSES
+
+
+class StitchAccumulator:
+    """Running per-pixel sum and count of window probabilities (memory: y · x · K float32)."""
+
+    def __init__(self, shape: tuple[int, int], k: int = N):
+        self.sum = np.zeros((*shape, k), dtype=np.float32)
+        self.count = np.zeros(shape, dtype=np.int32)
+
+    def add(self, probs: np.ndarray, pos, mode: str = "mean") -> None:
+        p = probs.shape[1]
+        for a, (r, c) in zip(probs, pos):
+            if mode == "last":
+                self.sum[r : r + p, c : c + p] = a
+                self.count[r : r + p, c : c + p] = 1
+            else:
+                self.sum[r : r + p, c : c + p] += a
+                self.count[r : r + p, c : c + p] += 1
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean probabilities, count); the mean is computed in place (the accumulator is spent)."""
+        self.sum /= np.maximum(self.count, 1)[..., None]
+        return self.sum, self.count
+
+
+def seam_score(codes: np.ndarray, pos: list[tuple[int, int]], size: int, nodata: int = maps.NOT_MAPPED) -> dict:
+    """Class disagreement between neighbouring pixels across window borders, against elsewhere.
+
+    Counts horizontal and vertical neighbour pairs (both mapped). ``ratio`` = border disagreement rate ÷
+    the rate of all other pairs: about 1 means no seams; well above 1 means patch borders show in the map.
+    """
+    h, w = codes.shape
+    rows = sorted({r for r, _ in pos} | {r + size for r, _ in pos} - {0, h})
+    cols = sorted({c for _, c in pos} | {c + size for _, c in pos} - {0, w})
+    ok = codes != nodata
+    diff_v = (codes[1:] != codes[:-1]) & ok[1:] & ok[:-1]  # pair (i-1, i) at index i-1
+    both_v = ok[1:] & ok[:-1]
+    diff_h = (codes[:, 1:] != codes[:, :-1]) & ok[:, 1:] & ok[:, :-1]
+    both_h = ok[:, 1:] & ok[:, :-1]
+    seam_v = np.zeros(h - 1, bool)
+    seam_v[[r - 1 for r in rows if 0 < r < h]] = True
+    seam_h = np.zeros(w - 1, bool)
+    seam_h[[c - 1 for c in cols if 0 < c < w]] = True
+    s_diff = diff_v[seam_v].sum() + diff_h[:, seam_h].sum()
+    s_n = both_v[seam_v].sum() + both_h[:, seam_h].sum()
+    o_diff = diff_v[~seam_v].sum() + diff_h[:, ~seam_h].sum()
+    o_n = both_v[~seam_v].sum() + both_h[:, ~seam_h].sum()
+    s_rate = float(s_diff / s_n) if s_n else float("nan")
+    o_rate = float(o_diff / o_n) if o_n else float("nan")
+    return {"border_disagreement": s_rate, "other_disagreement": o_rate,
+            "ratio": s_rate / o_rate if o_rate and np.isfinite(o_rate) and o_rate > 0 else float("nan")}
+
+
+def sequence_frames(variant_times: np.ndarray, t: int, length: int) -> list[int] | None:
+    """The ``length`` consecutive dates of the variant ending at ``t`` (cube time indices), or None if too few."""
+    ts = np.sort(np.asarray(variant_times))
+    i = int(np.searchsorted(ts, t))
+    if i >= len(ts) or ts[i] != t or i + 1 < length:
+        return None
+    return [int(v) for v in ts[i + 1 - length : i + 1]]
+
+
+@dataclass
+class DateMap:
+    """One date's reconstruction: probabilities (y, x, K), validity of the (last) frame, windows per pixel."""
+
+    time_index: int
+    time_utc: pd.Timestamp
+    probs: np.ndarray
+    valid: np.ndarray
+    count: np.ndarray
+    include_nodata: bool = False
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.where(self.valid, decide(self.probs, self.include_nodata)[0], maps.NOT_MAPPED).astype(np.uint8)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return np.where(self.valid, decide(self.probs, self.include_nodata)[1], np.nan).astype(np.float32)
+
+
+class CubeReader:
+    """Normalised full frames of a cube for one model's bands (read once per date, cached for sequences)."""
+
+    def __init__(self, cube_path: str | Path, spec: RunSpec, cache: int = 8):
+        import zarr
+
+        self.ds = open_cube(cube_path)
+        self.grid = grid_of(self.ds)
+        self.times = pd.DatetimeIndex(self.ds["time"].values)  # UTC
+        self.flags = pass_flags(self.ds)
+        grp = zarr.open_group(str(cube_path), mode="r")
+        self.data, self.valid = grp["data"], grp["valid"]
+        missing = [b for b in spec.bands if b not in ALL_BANDS]
+        if missing:
+            raise ValueError(f"{cube_path}: the model needs bands {missing} that no cube holds")
+        self.bidx = [ALL_BANDS.index(b) for b in spec.bands]
+        self.mean = np.asarray(spec.mean, np.float32)[:, None, None]
+        self.std = np.asarray(spec.std, np.float32)[:, None, None]
+        self.vc = bool(spec.validity_channel)
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._size = cache
+
+    def frame(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised input (y, x, C), valid (y, x)) of cube date ``t``."""
+        if t not in self._cache:
+            x = np.asarray(self.data[t])[self.bidx]
+            v = np.asarray(self.valid[t]).astype(bool)
+            self._cache[t] = normalise(x, v, self.mean, self.std, self.vc)
+            while len(self._cache) > self._size:
+                self._cache.pop(next(iter(self._cache)))
+        return self._cache[t]
+
+
+def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[int, int]], size: int, seq: bool, batch: int = 64,
+                 mode: str = "mean", include_nodata: bool = False) -> DateMap:
+    """Reconstruct one date (the last of ``frames``) from windows at ``pos``; ``seq``: the model takes (T, P, P, C)."""
+
+    xs = [reader.frame(t) for t in frames]
+    acc = StitchAccumulator(reader.grid.shape)
+    for b0 in range(0, len(pos), batch):
+        part = pos[b0 : b0 + batch]
+        if seq:
+            win = np.stack([np.stack([x[r : r + size, c : c + size] for x, _ in xs]) for r, c in part])
+        else:
+            x = xs[-1][0]
+            win = np.stack([x[r : r + size, c : c + size] for r, c in part])
+        acc.add(probabilities(model, win, batch), part, mode)
+    probs, count = acc.result()
+    t = frames[-1]
+    return DateMap(t, reader.times[t], probs, xs[-1][1], count, include_nodata)
+
+
+@dataclass
+class Reconstruction:
+    """What :func:`reconstruct` wrote and measured."""
+
+    out_dir: Path
+    dates: pd.DataFrame  # one row per mapped date: time, valid share, mean confidence, seam ratio, files
+    consensus_codes: np.ndarray
+    consensus_confidence: np.ndarray
+    grid: object
+    files: list[Path] = field(default_factory=list)
+
+
+def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dates: list | None = None) -> list[list[int]]:
+    """Frame lists of the dates to map: every date of the model's variant (``all``), or only the thesis
+    protocol's test dates (``test``); sequence models need T earlier dates, so the first T-1 are skipped."""
+    all_vt = patches.variant_times(reader.flags, spec.variant)
+    if which == "all":
+        vt = all_vt
+    elif which == "test":
+        if not test_dates:
+            raise ValueError("which='test' needs the thesis protocol's test dates")
+        wanted = {pd.Timestamp(d).tz_localize(None) if pd.Timestamp(d).tzinfo else pd.Timestamp(d) for d in test_dates}
+        vt = np.array([t for t in all_vt if reader.times[t] in wanted], dtype=int)
+    else:
+        raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
+    out = []
+    for t in vt:
+        fr = sequence_frames(all_vt, int(t), int(spec.sequence_length)) if spec.kind == "seq" else [int(t)]
+        if fr is not None:
+            out.append(fr)
+    return out
+
+
+def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path, which: str = "all", test_dates: list | None = None,
+                batch: int = 64, write_dates: bool = True, progress: bool = True, tags: dict | None = None) -> Reconstruction:
+    """Map every chosen date and the consensus; write COGs (+ .qml) to ``out_dir``; return a summary.
+
+    Memory: two (y, x, 14) float32 accumulators and one batch of windows, whatever the number of dates.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    reader = CubeReader(cube_path, spec)
+    size = int(spec.patch_size)
+    pos = patches.positions(reader.grid.shape, size, float(spec.overlap))
+    todo = dates_to_map(reader, spec, which, test_dates)
+    if not todo:
+        need = spec.sequence_length
+        raise ValueError(f"{cube_path}: no date to map for variant {spec.variant!r}"
+                         + (f" (a sequence model needs {need} dates of the variant)" if spec.kind == "seq" else ""))
+    cons = StitchAccumulator(reader.grid.shape)
+    rows, files = [], []
+    tags = {"model": spec.model, "variant": spec.variant, "protocol": spec.protocol, "area": spec.area,
+            **(tags or {})}
+    for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
+        dm = predict_date(model, reader, fr, pos, size, spec.kind == "seq", batch, include_nodata=bool(spec.include_nodata))
+        np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
+        cons.count += dm.valid
+        codes, conf = dm.codes, dm.confidence
+        stamp = dm.time_utc.strftime("%Y%m%dT%H%M%S")
+        rec = {"time_utc": dm.time_utc, "time_index": dm.time_index, "valid_share": float(dm.valid.mean()),
+               "mean_confidence": float(np.nanmean(conf)) if dm.valid.any() else np.nan, **seam_score(codes, pos, size)}
+        if write_dates:
+            t_tags = {**tags, "time_utc": dm.time_utc.isoformat() + "Z", "frames_utc": ",".join(str(reader.times[t]) for t in fr)}
+            files += [maps.write_class_map(out / f"{stamp}_classes.tif", codes, reader.grid, t_tags),
+                      maps.write_confidence_map(out / f"{stamp}_confidence.tif", conf, reader.grid, t_tags)]
+            rec["classes_file"], rec["confidence_file"] = files[-2].name, files[-1].name
+        rows.append(rec)
+        del dm, codes, conf  # free this date's accumulator before the next date allocates its own
+    probs, n = cons.result()
+    mapped = n > 0
+
+    k, conf = decide(probs, bool(spec.include_nodata))
+    c_codes = np.where(mapped, k, maps.NOT_MAPPED).astype(np.uint8)
+    c_conf = np.where(mapped, conf, np.nan).astype(np.float32)
+    c_tags = {**tags, "consensus_of_dates": len(todo)}
+    files += [maps.write_class_map(out / "consensus_classes.tif", c_codes, reader.grid, c_tags),
+              maps.write_confidence_map(out / "consensus_confidence.tif", c_conf, reader.grid, c_tags)]
+    dates = pd.DataFrame(rows)
+    io.write_csv(out / "dates.csv", dates)
+    return Reconstruction(out, dates, c_codes, c_conf, reader.grid, files)
+
+
+def map_scores(codes: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, include_nodata: bool = False) -> dict:
+    """OA, macro-F1, mIoU of a class map against the labels on mapped (and ``mask``ed) pixels."""
+    m = (codes != maps.NOT_MAPPED) & (np.ones_like(labels, bool) if mask is None else mask)
+    cm = metrics.confusion(labels, np.where(codes == maps.NOT_MAPPED, 0, codes), m)
+    s = metrics.scores(cm, include_nodata)
+    return {"pixels": int(cm.sum() - (0 if include_nodata else cm[0].sum())), "oa": s["oa"], "macro_f1": s["macro_f1"], "miou": s["miou"]}
+
+
+def windows_at(pos: list[tuple[int, int]], size: int, row: int, col: int) -> list[tuple[int, int]]:
+    """Upper-left corners of the windows that cover pixel (``row``, ``col``): their probabilities are averaged there."""
+    return [(r, c) for r, c in pos if r <= row < r + size and c <= col < c + size]

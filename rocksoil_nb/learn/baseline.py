@@ -1,0 +1,50 @@
+"""The per-pixel baseline: a random forest on each pixel's values (all dates of a sequence, or one
+patch's bands), predicting the same maps as the deep models, so every table shows what they add."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rocksoil_nb.core.classes import N_CLASSES
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) or (N, T, H, W, C) → (N·H·W, features)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 5:
+        n, t, h, w, c = x.shape
+        return np.moveaxis(x, 1, 3).reshape(n * h * w, t * c)
+    n, h, w, c = x.shape
+    return x.reshape(n * h * w, c)
+
+
+class PixelRF:
+    """Random forest over pixels; ``fit`` takes patches and labels with sample weights (0 = ignore)."""
+
+    def __init__(self, n_estimators: int = 100, max_pixels: int = 200_000, min_samples_leaf: int = 2, seed: int = 0, n_jobs: int = 2):
+        from sklearn.ensemble import RandomForestClassifier
+
+        self.max_pixels, self.seed = max_pixels, seed
+        self.rf = RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf, random_state=seed, n_jobs=n_jobs)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> PixelRF:
+        f, t = _features(x), np.asarray(y).ravel()
+        keep = np.flatnonzero(np.ones_like(t, bool) if w is None else np.asarray(w).ravel() > 0)
+        if len(keep) == 0:
+            raise ValueError("no labelled, valid pixel to train the per-pixel forest on")
+        if len(keep) > self.max_pixels:
+            keep = np.sort(np.random.default_rng(self.seed).choice(keep, self.max_pixels, replace=False))
+        self.rf.fit(f[keep], t[keep])
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, H, W, 14); classes never seen in training get 0."""
+        x = np.asarray(x)
+        n, h, w = (x.shape[0], x.shape[-3], x.shape[-2])
+        p = self.rf.predict_proba(_features(x))
+        out = np.zeros((p.shape[0], N_CLASSES), dtype=np.float32)
+        out[:, self.rf.classes_.astype(int)] = p
+        return out.reshape(n, h, w, N_CLASSES)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.predict_proba(x).argmax(-1)

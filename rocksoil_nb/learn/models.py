@@ -1,0 +1,193 @@
+"""The segmentation models, backend-agnostic Keras 3 (``keras.ops`` only, no ``tf.*``), so they run
+under TensorFlow (default) and JAX. Input shapes come from the data; nothing is hard-coded.
+
+* ``cnn``: U-Net; encoder and decoder blocks of (Conv 3×3 – BatchNorm – ReLU) × 2, max-pool down,
+  transposed-conv up, skip connections by concatenation, dropout in the bottleneck, L2 on kernels,
+  1×1 softmax over 14 classes. Input (H, W, C).
+* ``convlstm``: the same U-Net whose encoder blocks are ConvLSTM2D over the sequence (T, H, W, C)
+  (thesis §3.5); each level's skip connection is the ConvLSTM hidden state at the last time step,
+  the bottleneck a ConvLSTM2D returning only its final state; the decoder is the CNN's.
+* ``tae``: a lightweight U-TAE (Garnot & Landrieu 2021): a shared 2-D encoder applied to every date,
+  a multi-head temporal attention with a learned master query at the lowest resolution, the
+  attention masks upsampled to weight every skip level over time, and the CNN's decoder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops, regularizers
+
+from rocksoil_nb.core.classes import N_CLASSES
+
+MODELS = ("cnn", "convlstm", "tae")
+
+
+def depth_for(size: int, max_depth: int = 4) -> int:
+    """Pooling levels for a patch of ``size`` pixels: at most ``max_depth``, leaving at least 4 px."""
+    if size < 8:
+        raise ValueError(f"patch size {size} is too small for a U-Net (at least 8 px)")
+    return max(1, min(max_depth, int(math.log2(size)) - 2))
+
+
+def _conv_block(x, filters: int, l2: float, name: str):
+    for i in range(2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=regularizers.L2(l2), name=f"{name}_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{i}")(x)
+    return x
+
+
+def _decoder(x, skips, base: int, l2: float, n_classes: int):
+    for level in reversed(range(len(skips))):
+        f = base * 2**level
+        x = layers.Conv2DTranspose(f, 2, strides=2, padding="same", kernel_regularizer=regularizers.L2(l2), name=f"up{level}")(x)
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+        x = _conv_block(x, f, l2, f"dec{level}")
+    return layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32", name="classes")(x)
+
+
+def _prelude(input_shape, depth: int | None, name: str):
+    """(input tensor, depth) for an input shape ending in (H, W, C); checks H, W against the depth."""
+    h, w = input_shape[-3], input_shape[-2]
+    depth = depth or depth_for(min(h, w))
+    _check_divisible(h, w, depth)
+    return keras.Input(tuple(input_shape), name=name), depth
+
+
+def build_cnn(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
+              n_classes: int = N_CLASSES) -> keras.Model:
+    """U-Net for patches of shape (H, W, C)."""
+    inp, depth = _prelude(input_shape, depth, "patch")
+    x, skips = inp, []
+    for level in range(depth):
+        x = _conv_block(x, base_filters * 2**level, l2, f"enc{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    x = _conv_block(x, base_filters * 2**depth, l2, "bottleneck")
+    x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inp, _decoder(x, skips, base_filters, l2, n_classes), name="unet_cnn")
+
+
+def build_convlstm(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
+                   n_classes: int = N_CLASSES) -> keras.Model:
+    """U-Net with a ConvLSTM2D encoder for sequences of shape (T, H, W, C)."""
+    inp, depth = _prelude(input_shape, depth, "sequence")
+    x, skips = inp, []
+    for level in range(depth):
+        f = base_filters * 2**level
+        x = layers.ConvLSTM2D(f, 3, padding="same", return_sequences=True, kernel_regularizer=regularizers.L2(l2),
+                              name=f"enc{level}_convlstm")(x)
+        x = layers.BatchNormalization(name=f"enc{level}_bn")(x)
+        skips.append(LastStep(name=f"enc{level}_last")(x))
+        x = layers.TimeDistributed(layers.MaxPooling2D(2), name=f"pool{level}")(x)
+    x = layers.ConvLSTM2D(base_filters * 2**depth, 3, padding="same", return_sequences=False,
+                          kernel_regularizer=regularizers.L2(l2), name="bottleneck_convlstm")(x)
+    x = layers.BatchNormalization(name="bottleneck_bn")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inp, _decoder(x, skips, base_filters, l2, n_classes), name="unet_convlstm")
+
+
+@keras.saving.register_keras_serializable(package="rocksoil")
+class LastStep(layers.Layer):
+    """The last time step of a sequence (B, T, ...) → (B, ...): the ConvLSTM skip connection."""
+
+    def call(self, x):
+        return x[:, -1]
+
+
+@keras.saving.register_keras_serializable(package="rocksoil")
+class TemporalAttention(layers.Layer):
+    """Multi-head attention over time with a learned master query per head (U-TAE's L-TAE, simplified).
+
+    Input (B, T, h, w, C) → attention weights (B, T, h, w, heads), softmax over T.
+    """
+
+    def __init__(self, heads: int = 4, key_dim: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.heads, self.key_dim = heads, key_dim
+
+    def build(self, input_shape):
+        t, c = input_shape[1], input_shape[-1]
+        self.keys = self.add_weight(shape=(c, self.heads * self.key_dim), initializer="glorot_uniform", name="keys")
+        self.query = self.add_weight(shape=(self.heads, self.key_dim), initializer="glorot_uniform", name="query")
+        self.position = self.add_weight(shape=(t, c), initializer="zeros", name="position")
+
+    def call(self, x):
+        x = x + ops.reshape(self.position, (1, -1, 1, 1, ops.shape(self.position)[-1]))
+        k = ops.matmul(x, self.keys)  # (B, T, h, w, heads*dk)
+        shape = ops.shape(k)
+        k = ops.reshape(k, (shape[0], shape[1], shape[2], shape[3], self.heads, self.key_dim))
+        scores = ops.sum(k * self.query, axis=-1) / math.sqrt(self.key_dim)  # (B, T, h, w, heads)
+        return ops.softmax(scores, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "heads": self.heads, "key_dim": self.key_dim}
+
+
+@keras.saving.register_keras_serializable(package="rocksoil")
+class AttentionPool(layers.Layer):
+    """Weighted sum over time of features (B, T, H, W, C) with attention (B, T, h, w, heads) upsampled
+    to (H, W): channel group g uses head g mod heads."""
+
+    def __init__(self, heads: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.heads = heads
+
+    def call(self, features, attention):
+        fs, as_ = ops.shape(features), ops.shape(attention)
+        factor_h, factor_w = fs[2] // as_[2], fs[3] // as_[3]
+        a = ops.repeat(ops.repeat(attention, factor_h, axis=2), factor_w, axis=3)  # (B, T, H, W, heads)
+        c = features.shape[-1]
+        group = ops.arange(c) % self.heads
+        a_c = ops.take(a, group, axis=-1)  # (B, T, H, W, C)
+        return ops.sum(features * a_c, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "heads": self.heads}
+
+
+def build_tae(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
+              n_classes: int = N_CLASSES, heads: int = 4) -> keras.Model:
+    """Lightweight U-TAE for sequences of shape (T, H, W, C)."""
+    inp, depth = _prelude(input_shape, depth, "sequence")
+    h, w = input_shape[1], input_shape[2]
+    x, feats = inp, []
+    for level in range(depth):
+        f = base_filters * 2**level
+        block_in = keras.Input((h // 2**level, w // 2**level, x.shape[-1]))
+        block = keras.Model(block_in, _conv_block(block_in, f, l2, f"enc{level}"), name=f"enc{level}_shared")
+        x = layers.TimeDistributed(block, name=f"enc{level}")(x)
+        feats.append(x)
+        x = layers.TimeDistributed(layers.MaxPooling2D(2), name=f"pool{level}")(x)
+    block_in = keras.Input((h // 2**depth, w // 2**depth, x.shape[-1]))
+    block = keras.Model(block_in, _conv_block(block_in, base_filters * 2**depth, l2, "bottleneck"), name="bottleneck_shared")
+    x = layers.TimeDistributed(block, name="bottleneck")(x)
+    att = TemporalAttention(heads, key_dim=8, name="temporal_attention")(x)
+    pool = AttentionPool(heads, name="attention_pool")
+    bottom = pool(x, att)
+    skips = [pool(f, att) for f in feats]
+    bottom = layers.Dropout(dropout, name="dropout")(bottom)
+    return keras.Model(inp, _decoder(bottom, skips, base_filters, l2, n_classes), name="utae")
+
+
+def _check_divisible(h: int, w: int, depth: int) -> None:
+    if h % 2**depth or w % 2**depth:
+        raise ValueError(f"patch {h} x {w} must be divisible by 2^{depth} for a depth-{depth} U-Net")
+
+
+def build(name: str, input_shape, **kw) -> keras.Model:
+    """Build model ``name`` (cnn, convlstm, tae) for ``input_shape`` (without the batch axis)."""
+    builders = {"cnn": build_cnn, "convlstm": build_convlstm, "tae": build_tae}
+    if name not in builders:
+        raise ValueError(f"unknown model {name!r}; choose from {MODELS} (or pixel_rf, the per-pixel baseline)")
+    expected = 3 if name == "cnn" else 4
+    if len(input_shape) != expected:
+        raise ValueError(f"model {name!r} takes inputs of {expected} axes ({'H, W, C' if expected == 3 else 'T, H, W, C'}), "
+                         f"got {tuple(input_shape)}")
+    return builders[name](tuple(int(s) for s in input_shape), **kw)
+
+
+def is_sequence_model(name: str) -> bool:
+    return name in ("convlstm", "tae")

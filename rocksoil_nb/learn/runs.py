@@ -1,0 +1,125 @@
+"""Typed records of a trained run, written beside its weights:
+
+* :class:`RunSpec` (``inputs.json``): what the model expects of its inputs, so that 08's maps and
+  ``rocksoil predict`` apply it unchanged to the area's cube or to new scenes;
+* :class:`RunResult` (``metrics.json``): what the run scored on its test split.
+
+Both read the files earlier versions wrote; a file lacking a field says which and asks for a retrain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rocksoil_nb.config import RunName
+from rocksoil_nb.core import io
+
+INPUTS, METRICS = "inputs.json", "metrics.json"
+#: weights of a run: the best epoch, the last epoch, or the per-pixel baseline
+BEST, CKPT, BASELINE_FILE = "best.keras", "checkpoint.keras", "pixel_rf.joblib"
+
+
+class RunOutdated(ValueError):
+    """A run's record is unreadable or lacks fields this version needs: retrain it with 07_train."""
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"{path.parent}: not a trained run (no {path.name}); train it with 07_train or `rocksoil experiments`")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunOutdated(f"{path}: unreadable ({e}); retrain the run with 07_train") from None
+
+
+class _RunRecord:
+    """JSON file of a run folder, read into a dataclass (unknown keys of newer or older files are ignored)."""
+
+    FILE = ""
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict, where: str | Path = ""):
+        names = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in d.items() if k in names})
+        except TypeError as e:
+            raise RunOutdated(f"{where or cls.FILE}: {cls.__name__} lacks a field ({e}); retrain the run with 07_train") from None
+
+    @classmethod
+    def read(cls, run_dir: str | Path):
+        p = Path(run_dir) / cls.FILE
+        return cls.from_json(_read(p), p)
+
+    def write(self, run_dir: str | Path) -> Path:
+        return io.write_json(Path(run_dir) / self.FILE, self.to_json())
+
+
+@dataclass
+class RunSpec(_RunRecord):
+    """What a trained model expects of its inputs (``inputs.json``): bands and their training mean / std
+    (physical units: LST K, EmisWB 0-1, VV/VH dB), patch size (pixels), window overlap (0-1), sequence
+    length (1 for single-date models), the grid's CRS and pixel size (m), and the scene filter, QC validity
+    rule and Sentinel matching windows used in training."""
+
+    FILE = INPUTS
+
+    area: str
+    variant: str
+    model: str
+    protocol: str
+    kind: str  # cnn | seq
+    bands: list[str]
+    mean: list[float]
+    std: list[float]
+    patch_size: int
+    overlap: float
+    sequence_length: int = 1
+    validity_channel: bool = False
+    include_nodata: bool = False
+    crs: str = "EPSG:32630"
+    pixel_size_m: float = 70.0
+    preprocess: dict = field(default_factory=dict)
+    scene_filter: dict = field(default_factory=dict)
+    acquisition: dict = field(default_factory=dict)  # sar_window_days, ndvi_window_days
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.kind == "seq"
+
+    @property
+    def frames(self) -> int:
+        """Dates per sample: the sequence length for sequence models, else 1."""
+        return int(self.sequence_length) if self.is_sequence else 1
+
+    @property
+    def name(self) -> str:
+        return str(RunName(self.variant, self.model, self.protocol))
+
+
+@dataclass
+class RunResult(_RunRecord):
+    """A finished run's summary (``metrics.json``): test scores (OA, macro-F1, mIoU, per-class lists and the
+    confusion matrix; None when there was no test split), samples and epochs."""
+
+    FILE = METRICS
+
+    run: str
+    variant: str
+    model: str
+    protocol: str
+    epochs_run: int
+    test: dict | None
+    test_samples: int
+    train_samples: int
+    val_macro_f1_best: float | None = None
+    class_weights: list[float] | None = None
+
+    def score(self, name: str) -> float | None:
+        """A test score (``oa``, ``macro_f1``, ``miou``, ``weighted_f1``), None without a test split."""
+        return None if not self.test else self.test.get(name)

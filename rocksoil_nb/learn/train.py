@@ -1,0 +1,291 @@
+"""Training one (variant × model × split protocol): Adam with the model's learning rate, the area's
+loss and class weights, early stopping, learning-rate reduction on plateau, a checkpoint every epoch
+and **resume** after an interruption, history with loss, OA and macro-F1 for train and validation,
+test metrics, and a run manifest (parameters, dataset hash, versions, seed, commit, device, duration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rocksoil_nb.core import io
+from rocksoil_nb.learn import losses, metrics, models
+from rocksoil_nb.learn.baseline import PixelRF
+from rocksoil_nb.learn.datasets import PatchData
+from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec
+from rocksoil_nb.prepare.manifest import DatasetManifest
+
+STATE = "state.json"
+
+
+
+def learning_rate(hp, model: str) -> float:
+    """Per-model learning rate (thesis Table 11): ConvLSTM's for the sequence models, CNN's otherwise."""
+    key = "convlstm" if models.is_sequence_model(model) else "cnn"
+    return float(hp.learning_rate.get(model, hp.learning_rate.get(key)))
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("keras", "tensorflow-cpu", "tensorflow", "jax", "numpy", "scikit-learn", "rocksoil-nb"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def _device() -> str:
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"tensorflow: {len(gpus)} GPU" if gpus else f"tensorflow: CPU ({os.cpu_count()} cores)"
+    if backend == "jax":
+        import jax
+
+        return f"jax: {', '.join(str(d) for d in jax.devices())}"
+    return backend
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend; deterministic ops under TensorFlow."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except (AttributeError, RuntimeError):
+            pass
+
+
+def distribution(mixed_precision: bool = False):
+    """A context for building and compiling: ``tf.distribute.MirroredStrategy`` when several GPUs are
+    visible under TensorFlow, else a no-op. Turns on mixed precision when asked and a GPU is present."""
+    import contextlib
+
+    import keras
+
+    gpus = []
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if mixed_precision and gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if keras.backend.backend() == "tensorflow" and len(gpus) > 1:
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
+
+
+
+
+def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """Predicted classes, true classes, weights over a PatchData, and the mean loss when ``loss_fn`` is given."""
+    preds, ys, ws, loss_sum, n = [], [], [], 0.0, 0
+    for i in range(len(data)):
+        x, y, w = data[i]
+        p = probabilities(model, x)
+        if loss_fn is not None:
+            loss_sum += float(loss_fn(np.where(w > 0, y, losses.IGNORE), p)) * len(x)
+            n += len(x)
+        preds.append(decide(p, data.include_nodata)[0])
+        ys.append(y)
+        ws.append(w)
+    return np.concatenate(preds), np.concatenate(ys), np.concatenate(ws), (loss_sum / n if n else None)
+
+
+def evaluate(model, data, include_nodata: bool = False, loss_fn=None) -> dict:
+    """Confusion matrix and scores of ``model`` on a PatchData split (and the mean loss with ``loss_fn``)."""
+    p, y, w, loss = predict_dataset(model, data, loss_fn)
+    cm = metrics.confusion(y, p, w > 0)
+    return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": loss}
+
+
+def _callbacks(out: Path, val_data, train_probe, include_nodata: bool, patience: int, state: dict):
+    import keras
+
+    class EpochScores(keras.callbacks.Callback):
+        """Validation loss, OA and macro-F1, and OA and macro-F1 on a fixed training subset, each epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            for prefix, d in (("val_", val_data), ("", train_probe)):
+                if d is not None and len(d):
+                    s = evaluate(self.model, d, include_nodata, self.model.loss if prefix else None)
+                    logs[f"{prefix}oa"], logs[f"{prefix}macro_f1"] = s["oa"], s["macro_f1"]
+                    if prefix:
+                        logs["val_loss"] = s["loss"]
+
+    class Checkpoint(keras.callbacks.Callback):
+        """Model and state after every epoch (atomic), best model on the lowest validation loss."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            state["history"].append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+            monitor = logs.get("val_loss", logs.get("loss"))
+            if monitor is not None and monitor < state.get("best", np.inf):
+                state["best"] = float(monitor)
+                with io.atomic_path(out / BEST, suffix=".keras") as tmp:
+                    self.model.save(tmp)
+            with io.atomic_path(out / CKPT, suffix=".keras") as tmp:
+                self.model.save(tmp)
+            state["epoch"] = epoch
+            io.write_json(out / STATE, state)
+
+    monitor = "val_loss" if val_data is not None and len(val_data) else "loss"
+    return [EpochScores(), Checkpoint(),
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience),
+            keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(1, patience // 2), min_lr=1e-7)]
+
+
+def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
+          weights: str = "area", seed: int = 0, max_samples: int | None = None, out_dir: Path | None = None,
+          hp_overrides: dict | None = None, verbose: int = 1, extra_callbacks: list | None = None, evaluate_test: bool = True
+          ) -> RunResult:
+    """Train (or resume, or reuse) one run and return its summary (test scores, samples, epochs).
+
+    ``evaluate_test=False`` (tuning, sweeps) leaves the test split untouched.
+    """
+    import keras
+
+
+    hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
+    epochs = int(epochs or hp.epochs)
+    include0 = cfg.classes.include_nodata
+    max_samples = cfg.profile.max_patches if max_samples is None else max_samples
+    ds_dir = cfg.layout.patches_dir(variant)
+    manifest = DatasetManifest.read(ds_dir)
+    kind = "seq" if models.is_sequence_model(model) else "cnn"
+    out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol)
+    out.mkdir(parents=True, exist_ok=True)
+    key = {"variant": variant, "model": model, "protocol": protocol, "epochs": epochs, "weights": weights, "seed": seed,
+           "max_samples": max_samples, "hp": dataclasses.asdict(hp), "include_nodata": include0,
+           "dataset": manifest.sha256_16()}
+    done = out / METRICS
+    spec = input_spec(cfg, manifest, variant, model, protocol, kind)
+    if not (out / INPUTS).exists() or json.loads((out / INPUTS).read_text()) != spec.to_json():
+        spec.write(out)
+    if done.exists() and (out / "run.json").exists() and json.loads((out / "run.json").read_text()).get("key") == key:
+        return RunResult.read(out)
+    set_seed(seed)
+    common = dict(protocol=protocol, kind=kind, batch_size=hp.batch_size, include_nodata=include0, seed=seed,
+                  validity_channel=cfg.preprocess.validity_channel)
+    train_d = PatchData(ds_dir, split="train", shuffle=True, max_samples=max_samples, for_training=True, **common)
+    val_d = PatchData(ds_dir, split="val", shuffle=False, max_samples=max_samples, **common)
+    test_d = PatchData(ds_dir, split="test", shuffle=False, **common)
+    probe = PatchData(ds_dir, split="train", shuffle=False, max_samples=min(len(train_d.samples), 4 * hp.batch_size), **common)
+    if len(train_d.samples) == 0:
+        raise ValueError(f"{ds_dir}: no training samples for {kind} under the {protocol} protocol")
+    counts = np.array(manifest.protocol(kind, protocol).class_pixels["train"])
+    cw = losses.class_weights(weights, cfg.classes.weights, counts, include0)
+    t0 = time.time()
+    if model == "pixel_rf":
+        return _train_rf(cfg, out, key, train_d, test_d, include0, seed, t0)
+    state = {"key": key, "epoch": -1, "history": [], "best": np.inf}
+    prev = out / STATE
+    if prev.exists() and (out / CKPT).exists() and json.loads(prev.read_text()).get("key") == key:
+        state = json.loads(prev.read_text())
+        net = keras.saving.load_model(out / CKPT)
+        if verbose:
+            print(f"resuming {out.name} after epoch {state['epoch'] + 1} of {epochs}")
+    else:
+        x0, _ = train_d[0]
+        with distribution(hp.mixed_precision):
+            net = models.build(model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
+            net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, model)), loss=losses.make(hp.loss, cw, hp.focal_gamma))
+    io.write_json(out / "run.json", {"key": key})
+    if state["epoch"] + 1 < epochs:
+        net.fit(train_d, epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,
+                callbacks=_callbacks(out, val_d, probe, include0, hp.early_stopping_patience, state) + list(extra_callbacks or []))
+    best = keras.saving.load_model(out / BEST) if (out / BEST).exists() else net
+    test = evaluate(best, test_d, include0) if evaluate_test and len(test_d.samples) else None
+    history = pd.DataFrame(state["history"])
+    io.write_csv(out / "history.csv", history)
+    val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
+    result = RunResult(out.name, variant, model, protocol, len(history), test, len(test_d.samples), len(train_d.samples), val_best,
+                       cw.tolist())
+    _write_manifest(cfg, out, key, seed, t0, result)
+    result.write(out)
+    return result
+
+
+def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protocol: str, kind: str) -> RunSpec:
+    """What a trained model expects of its inputs, saved beside it (``inputs.json``) so that
+    ``rocksoil predict`` can apply it to new scenes: bands and their training mean / std (physical units:
+    LST K, EmisWB 0-1, VV/VH dB), patch size, overlap, sequence length, the grid's CRS and pixel size,
+    the variant's date rule and the scene filter and QC validity rule used in training."""
+    norm = manifest.protocol(kind, protocol).norm
+    return RunSpec(area=cfg.name, variant=variant, model=model, protocol=protocol, kind=kind, bands=list(manifest.bands),
+                   mean=norm.mean, std=norm.std, patch_size=manifest.patch_size, overlap=manifest.overlap,
+                   sequence_length=manifest.sequence_length if kind == "seq" else 1,
+                   validity_channel=cfg.preprocess.validity_channel, include_nodata=cfg.classes.include_nodata,
+                   crs=cfg.area.crs, pixel_size_m=cfg.area.pixel_size_m, preprocess=dataclasses.asdict(cfg.preprocess),
+                   scene_filter=dataclasses.asdict(cfg.scene_filter),
+                   acquisition={"sar_window_days": cfg.acquisition.sar_window_days, "ndvi_window_days": cfg.acquisition.ndvi_window_days})
+
+
+def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: int, t0: float) -> RunResult:
+    import joblib
+
+
+    xs, ys, ws = [], [], []
+    for i in range(len(train_d)):
+        x, y = train_d[i]
+        xs.append(x)
+        ys.append(y)
+        ws.append((y != losses.IGNORE).astype(np.float32))
+    rf = PixelRF(seed=seed).fit(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws))
+    with io.atomic_path(out / BASELINE_FILE) as tmp:
+        joblib.dump(rf, tmp)
+    test = evaluate(rf, test_d, include0) if len(test_d.samples) else None
+    io.write_json(out / "run.json", {"key": key})
+    result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples))
+    _write_manifest(cfg, out, key, seed, t0, result)
+    result.write(out)
+    return result
+
+
+def _write_manifest(cfg, out: Path, key: dict, seed: int, t0: float, result: RunResult) -> None:
+    io.write_json(out / "manifest.json", {
+        "parameters": key, "dataset_manifest_sha256_16": key["dataset"], "seed": seed, "git_commit": _git_commit(cfg.root),
+        "versions": _versions(), "device": _device(), "platform": platform.platform(),
+        "duration_s": round(time.time() - t0, 1), "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "area": cfg.name, "profile": cfg.profile_name, "class_0_in_loss_and_metrics": cfg.classes.include_nodata,
+        "test_oa": result.score("oa"), "test_macro_f1": result.score("macro_f1")})
+
+

@@ -1,0 +1,215 @@
+"""The per-date cube (03_preprocess): kept passes aligned on the thermal reference grid, stacked as
+(time, band, y, x) float32 in chunked Zarr with CRS, plus a validity mask (time, y, x).
+
+Alignment (documented rule): rasters already on the reference lattice are placed by whole-pixel
+offsets (exact); other grids or CRSs are reprojected with rasterio — nearest neighbour for QC, cloud,
+water and classes, bilinear for LST and emissivity; Sentinel-1 backscatter is averaged in linear power
+(dB → power → mean → dB) and NDVI averaged, from their finer grids onto the 70 m pixels.
+Invalid pixels (QC rule, cloud, NaN) are NaN in the cube; normalisation and NaN → 0 happen in 05.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from rocksoil_nb.core import ecostress, io
+from rocksoil_nb.core.grid import Grid, lattice_offset
+from rocksoil_nb.core.sentinel import match_sentinel, sentinel_files
+
+THERMAL_BANDS = ("LST", "EmisWB")
+SAR_BANDS = ("VV", "VH")
+ALL_BANDS = THERMAL_BANDS + SAR_BANDS + ("NDVI",)
+
+
+class AlignmentError(ValueError):
+    """A raster cannot be placed on the reference grid (no CRS, no overlap)."""
+
+
+def align(arr: np.ndarray, meta: dict, ref: Grid, kind: str = "continuous") -> np.ndarray:
+    """``arr`` (with ``meta``: crs, transform) on ``ref``. ``kind``: continuous (bilinear), categorical
+    (nearest), power_db (average in linear power), average (area average). NaN / fill outside."""
+    from rasterio.warp import Resampling, reproject
+
+    if meta.get("crs") is None:
+        raise AlignmentError("no CRS")
+    t = meta["transform"]
+    fill = np.nan if np.issubdtype(arr.dtype, np.floating) else (ecostress.QC_FILL if arr.dtype == np.uint16 else 255)
+    off = lattice_offset(meta["crs"], t, ref)
+    if off is not None:
+        dr, dc = off
+        out = np.full(ref.shape, fill, dtype=arr.dtype)
+        r0, c0 = max(0, dr), max(0, dc)
+        r1, c1 = min(ref.rows, dr + arr.shape[0]), min(ref.cols, dc + arr.shape[1])
+        if r1 <= r0 or c1 <= c0:
+            raise AlignmentError("no overlap with the reference grid")
+        out[r0:r1, c0:c1] = arr[r0 - dr : r1 - dr, c0 - dc : c1 - dc]
+        return out
+    if kind == "power_db":
+        lin = np.where(np.isfinite(arr), 10 ** (arr.astype(np.float64) / 10), np.nan)
+        out = align(lin, meta, ref, "average")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (10 * np.log10(out)).astype(np.float32)
+    method = {"continuous": Resampling.bilinear, "categorical": Resampling.nearest, "average": Resampling.average}[kind]
+    src = arr.astype(np.float32) if kind != "categorical" else arr
+    dst = np.full(ref.shape, np.nan if kind != "categorical" else fill, dtype=src.dtype)
+    reproject(src, dst, src_transform=t, src_crs=meta["crs"], dst_transform=ref.transform, dst_crs=ref.crs,
+              src_nodata=np.nan if kind != "categorical" else fill, dst_nodata=np.nan if kind != "categorical" else fill,
+              resampling=method)
+    if kind != "categorical" and not np.isfinite(dst).any():
+        raise AlignmentError("no overlap with the reference grid")
+    return dst
+
+
+def _read_aligned(path: Path, ref: Grid, kind: str) -> np.ndarray:
+    import rasterio
+
+    try:
+        with rasterio.open(path) as s:
+            a = s.read(1).astype(np.float32)
+            if s.nodata is not None and not np.isnan(s.nodata):
+                a[a == s.nodata] = np.nan
+            meta = {"crs": s.crs, "transform": s.transform}
+    except rasterio.errors.RasterioIOError as e:
+        raise ValueError(f"{path.name}: unreadable ({e})") from None
+    return align(a, meta, ref, kind)
+
+
+
+
+
+
+def inputs_hash(inventory: pd.DataFrame, matches: pd.DataFrame, prep) -> str:
+    import dataclasses
+
+    blob = json.dumps({"kept": [str(t) for t in inventory.loc[inventory["kept"], "time_utc"]],
+                       "sar": list(matches["VV"]), "ndvi": list(matches["NDVI"]), "prep": dataclasses.asdict(prep)}, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str | Path, prep, sar_window_days: int = 0,
+          ndvi_window_days: float = 8.0, progress: bool = True, batch: int = 16) -> Path:
+    """Write the cube of the kept passes to ``out_path`` (Zarr). Skips when a complete cube of the same
+    inputs exists; an incomplete or outdated one is rebuilt. Returns the path."""
+    import xarray as xr
+
+    raw, out = Path(raw_dir), Path(out_path)
+    eco = raw / "ecostress"
+    kept = inventory[inventory["kept"]].sort_values("time_utc").reset_index(drop=True)
+    if kept.empty:
+        raise ValueError(f"{raw}: no pass was kept by the scene filter; see the inventory's 'reason' column")
+    matches = match_sentinel(kept["time_utc"], sentinel_files(raw), sar_window_days, ndvi_window_days)
+    h = inputs_hash(inventory, matches, prep)
+    if out.exists():
+        try:
+            attrs = xr.open_zarr(out).attrs
+            if attrs.get("inputs_hash") == h and attrs.get("complete"):
+                return out
+        except Exception:  # noqa: BLE001 - an unreadable cube is rebuilt
+            pass
+        shutil.rmtree(out)
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    x, y = ref.centres()
+    bar = tqdm(total=len(kept), desc="cube", unit="pass", disable=not progress)
+    first = True
+    for b0 in range(0, len(kept), batch):
+        part = kept.iloc[b0 : b0 + batch]
+        data = np.full((len(part), len(ALL_BANDS), ref.rows, ref.cols), np.nan, dtype=np.float32)
+        valid = np.zeros((len(part), ref.rows, ref.cols), dtype=np.uint8)
+        for i, (_, row) in enumerate(part.iterrows()):
+            lst, meta = ecostress.read_layer(eco / row["LST_file"])
+            emis, emeta = ecostress.read_layer(eco / row["EmisWB_file"])
+            qc, qmeta = ecostress.read_layer(eco / row["QC_file"])
+            cloud = ecostress.read_layer(eco / row["cloud_file"])[0] if row.get("cloud_file") else None
+            lst = align(lst, meta, ref, "continuous")
+            emis = align(emis, emeta, ref, "continuous")
+            qc = align(qc, qmeta, ref, "categorical")
+            if cloud is not None:
+                cloud = align(cloud, qmeta, ref, "categorical")
+            ok = ecostress.valid_mask(qc, cloud, lst, prep) & np.isfinite(emis)
+            valid[i] = ok
+            data[i, 0] = np.where(ok, lst, np.nan)
+            data[i, 1] = np.where(ok, emis, np.nan)
+            m = matches.iloc[b0 + i]
+            if m["VV"]:
+                data[i, 2] = _read_aligned(Path(m["VV"]), ref, "power_db")
+                data[i, 3] = _read_aligned(Path(m["VH"]), ref, "power_db")
+            if m["NDVI"]:
+                data[i, 4] = _read_aligned(Path(m["NDVI"]), ref, "average")
+            bar.update()
+        times = pd.to_datetime(part["time_utc"], utc=True).dt.tz_convert(None).values
+        mm = matches.iloc[b0 : b0 + len(part)]
+        ds = xr.Dataset(
+            {"data": (("time", "band", "y", "x"), data), "valid": (("time", "y", "x"), valid)},
+            coords={"time": times, "band": list(ALL_BANDS), "y": y, "x": x,
+                    "is_day": ("time", (part["daynight"] == "day").values), "is_summer": ("time", (part["season"] == "summer").values),
+                    "local_solar_hour": ("time", part["local_solar_hour"].values.astype(float)),
+                    "has_sar": ("time", (mm["VV"] != "").values), "has_ndvi": ("time", (mm["NDVI"] != "").values)},
+        )
+        # every append rewrites the group attributes, so each batch carries them
+        ds.attrs.update({"crs": ref.crs, "transform": list(ref.transform)[:6], "res_m": ref.res,
+                         "units": "LST K; EmisWB 0-1; VV, VH dB; NDVI", "time": "UTC", "inputs_hash": h, "complete": False,
+                         "alignment": "whole-pixel placement on the lattice; else bilinear (LST, EmisWB), nearest (QC, cloud), "
+                                      "linear-power average (VV, VH), average (NDVI)"})
+        if first:
+            enc = {"data": {"chunks": (1, len(ALL_BANDS), min(256, ref.rows), min(256, ref.cols))},
+                   "valid": {"chunks": (1, min(256, ref.rows), min(256, ref.cols))}}
+            ds.to_zarr(tmp, mode="w", encoding=enc, consolidated=True, zarr_format=2)
+            first = False
+        else:
+            ds.to_zarr(tmp, append_dim="time", consolidated=True)
+    bar.close()
+    import zarr
+
+    root = zarr.open_group(str(tmp), mode="a", zarr_format=2)
+    root.attrs["complete"] = True
+    zarr.consolidate_metadata(str(tmp), zarr_format=2)
+    times_table = kept.merge(matches, on="time_utc", how="left")
+    io.write_csv(out.with_name(out.name.replace(".zarr", "") + "_times.csv"), times_table)
+    tmp.rename(out)
+    return out
+
+
+def open_cube(path: str | Path):
+    """Open a cube lazily (xarray Dataset backed by Dask); raises with the path when it is incomplete."""
+    import xarray as xr
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no cube; run 03_preprocess first")
+    ds = xr.open_zarr(path)
+    if not ds.attrs.get("complete"):
+        raise ValueError(f"{path}: the cube is incomplete; rerun 03_preprocess")
+    return ds
+
+
+def read_labels(path: str | Path, ref: Grid) -> np.ndarray:
+    """The labels raster, checked to be on the reference grid (else a clear error)."""
+    import rasterio
+
+    with rasterio.open(path) as s:
+        if s.crs is None or s.crs.to_string() != ref.crs or s.transform != ref.transform or s.shape != ref.shape:
+            raise ValueError(f"{path}: labels are not on the thermal reference grid ({s.crs}, {s.shape}, {tuple(s.transform)[:6]} "
+                             f"vs {ref.crs}, {ref.shape}, {tuple(ref.transform)[:6]}); rerun 02_labels")
+        return s.read(1)
+
+
+def pass_flags(ds) -> pd.DataFrame:
+    """Per pass of a cube: is_day, is_summer, has_sar, has_ndvi (what the dataset variants select on)."""
+    return pd.DataFrame({k: ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
+
+
+def grid_of(ds) -> Grid:
+    """The reference grid a cube was built on."""
+    t = ds.attrs["transform"]
+    return Grid(ds.attrs["crs"], t[2], t[5], t[0], ds.sizes["y"], ds.sizes["x"])
+
+

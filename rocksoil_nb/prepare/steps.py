@@ -1,0 +1,100 @@
+"""Steps of 03_preprocess and 05_patches for an area, one call per notebook step, and their tables.
+Paths come from ``cfg.layout``; figures are in :mod:`rocksoil_nb.viz.prepare`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from rocksoil_nb.core import ecostress, io
+from rocksoil_nb.prepare import cube, patches, scenes
+from rocksoil_nb.prepare.manifest import DatasetManifest, DatasetOutdated
+from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS
+
+
+def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
+    """Build and save ``interim/inventory.csv`` for the area's raw ECOSTRESS files."""
+    inv = scenes.build(cfg.layout.raw_dir, cfg.preprocess, cfg.scene_filter, progress=progress)
+    io.write_csv(cfg.layout.inventory, inv)
+    return inv
+
+
+def inventory_summary(inv: pd.DataFrame) -> pd.DataFrame:
+    """Passes kept and dropped, by reason, day/night and season."""
+    reason = inv["reason"].fillna("").str.split(";").str[0].str.replace(r"\s\d+%.*", "", regex=True)
+    reason = reason.where(inv["kept"], reason).replace("", "kept")
+    return pd.crosstab(reason.rename("outcome"), [inv["daynight"], inv["season"]], margins=True, margins_name="all")
+
+
+def run_cube(cfg, inv: pd.DataFrame, progress: bool = True) -> Path:
+    """Align the kept passes (and matched Sentinel-1/2) on the reference grid into ``interim/cube.zarr``."""
+    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    return cube.build(cfg.layout.raw_dir, inv, ref, cfg.layout.cube, cfg.preprocess, cfg.acquisition.sar_window_days,
+                      cfg.acquisition.ndvi_window_days, progress=progress)
+
+
+def cube_summary(path: Path) -> pd.DataFrame:
+    """Per band: passes with data, share of valid pixels, and median / 2nd / 98th percentile of values."""
+    ds = cube.open_cube(path)
+    rows = []
+    for b in ds["band"].values:
+        a = ds["data"].sel(band=b).values
+        fin = np.isfinite(a)
+        v = a[fin]
+        rows.append({"band": str(b), "passes_with_data": int(fin.any(axis=(1, 2)).sum()), "valid_share": round(float(fin.mean()), 3),
+                     "p2": float(np.percentile(v, 2)) if v.size else np.nan, "median": float(np.median(v)) if v.size else np.nan,
+                     "p98": float(np.percentile(v, 98)) if v.size else np.nan})
+    return pd.DataFrame(rows).round(3)
+
+
+def load_labels(cfg) -> np.ndarray:
+    """The area's labels (uint8 class codes), checked to be on the cube's grid."""
+    ds = cube.open_cube(cfg.layout.cube)
+    return cube.read_labels(cfg.layout.labels, cube.grid_of(ds))
+
+
+def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetManifest]:
+    """Build every variant's dataset, reusing one already built from the same cube with the same patch settings
+    (patch size, overlap, sequence length and stride, the minimum-valid rule and the split settings; epochs or
+    learning rates do not rebuild it)."""
+    labels = load_labels(cfg)
+    ds = cube.open_cube(cfg.layout.cube)
+    key = {"cube": ds.attrs.get("inputs_hash"), **cfg.patch_settings}
+    out = {}
+    for v in tqdm(list(variants or patches.VARIANTS), desc="variants", disable=not progress):
+        d = cfg.layout.patches_dir(v)
+        stamp = d / "params.json"
+        if stamp.exists() and json.loads(stamp.read_text()) == key and (d / "manifest.json").exists():
+            try:
+                out[v] = DatasetManifest.read(d)
+                continue
+            except DatasetOutdated as e:
+                print(f"rebuilding {v}: {e}")
+        out[v] = patches.build_variant(cfg.layout.cube, labels, v, d, cfg.hyperparameters, cfg.patches, cfg.layout.labels)
+        io.write_json(stamp, key)
+    return out
+
+
+def variants_table(manifests: dict[str, DatasetManifest]) -> pd.DataFrame:
+    """Samples per variant, kind (CNN patches, ConvLSTM sequences) and split, for both protocols."""
+    rows = []
+    for v, m in manifests.items():
+        for kind, info in m.kinds.items():
+            rec = {"variant": v, "kind": kind, "bands": "+".join(m.bands), "dates": len(m.dates_utc), "samples": info.samples}
+            for proto in PROTOCOLS:
+                for s in SPLITS:
+                    rec[f"{proto}:{s}"] = info.protocols[proto].counts[s]
+            rec["spatial: classes missing in train"] = ",".join(map(str, m.spatial.classes_missing_in_train)) or "none"
+            rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def inventory_view(inv: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The inventory columns worth reading first (first ``n`` passes)."""
+    cols = ["time_utc", "local_solar_hour", "daynight", "season", "grid", "cloud_fraction", "bad_fraction", "valid_fraction", "kept",
+            "reason"]
+    return inv[cols].head(n)

@@ -1,0 +1,132 @@
+"""Figures of 08_evaluate: normalised confusion matrices, test patches, the reconstructed map beside the
+geology map, and single-date maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rocksoil_nb.analyse.evaluation import run_result
+from rocksoil_nb.analyse.results import MODEL_NAMES
+from rocksoil_nb.core import classes
+from rocksoil_nb.infer.maps import read_map
+from rocksoil_nb.infer.predict import load_run
+from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn.datasets import PatchData
+from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.prepare.steps import load_labels
+from rocksoil_nb.viz import plots
+
+
+def confusion_figure(cfg, variant: str, model: str):
+    """Row-normalised confusion matrices (share of each true class's pixels) under both protocols."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.2))
+    for ax, proto in zip(axes, ("thesis", "spatial")):
+        try:
+            t = run_result(cfg, variant, model, proto).test
+        except FileNotFoundError:
+            t = None
+        if not t:
+            ax.set_axis_off()
+            ax.set_title(f"{proto}: no result")
+            continue
+        cm = np.asarray(t["confusion"], dtype=float)
+        keep = [k for k in range(classes.N_CLASSES) if (cm[k].sum() > 0 or cm[:, k].sum() > 0) and (k or cfg.classes.include_nodata)]
+        sub = cm[np.ix_(keep, keep)]
+        norm = sub / np.maximum(sub.sum(1, keepdims=True), 1)
+        im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        labels = [f"{k} {classes.NAMES[k]}" for k in keep]
+        ax.set_xticks(range(len(keep)), labels, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(keep)), labels, fontsize=8)
+        for i in range(len(keep)):
+            for j in range(len(keep)):
+                if norm[i, j] >= 0.05:
+                    ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=6, color="w" if norm[i, j] > 0.5 else "k")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        s = metrics.scores(cm, cfg.classes.include_nodata)
+        ax.set_title(f"{proto} protocol: OA {s['oa']:.2f}, macro-F1 {s['macro_f1']:.2f}")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="share of the true class's pixels")
+    fig.suptitle(f"{cfg.name} · {variant} · {MODEL_NAMES.get(model, model)}: normalised confusion matrices (test split)")
+    fig.tight_layout()
+    return fig
+
+
+def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: int = 4, seed: int = 0):
+    """Test patches: LST of the (last) frame (K), ground truth, prediction and confidence, with the class legend."""
+    import matplotlib.pyplot as plt
+
+    net, spec = load_run(cfg.layout.run_dir(variant, model, protocol))
+    d = PatchData(cfg.layout.patches_dir(variant), protocol, "test", spec.kind, batch_size=n, shuffle=False,
+                  include_nodata=cfg.classes.include_nodata, validity_channel=spec.validity_channel)
+    if not len(d.samples):
+        raise ValueError(f"{variant}/{protocol}: no test patches")
+    pick = np.sort(np.random.default_rng(seed).choice(len(d.samples), min(n, len(d.samples)), replace=False))
+    d.order = pick
+    x, y, w = d[0]
+    prob = probabilities(net, x)
+    pred, conf = decide(prob, cfg.classes.include_nodata)
+    frame = x[:, -1] if x.ndim == 5 else x
+    lst = frame[..., 0] * d.std[0, 0, 0] + d.mean[0, 0, 0]
+    lst = np.where(w > 0, lst, np.nan)
+    fig, axes = plt.subplots(len(pick), 4, figsize=(14, 3.2 * len(pick)), squeeze=False)
+    for i in range(len(pick)):
+        row = d.samples.iloc[pick[i]]
+        plots.raster_map(lst[i], axes[i, 0], f"LST (row {row['row']}, col {row['col']})", "K", pixel_m=cfg.area.pixel_size_m)
+        plots.class_map(y[i], axes[i, 1], "ground truth (map)", cfg.area.pixel_size_m, legend=False)
+        plots.class_map(pred[i], axes[i, 2], f"prediction ({MODEL_NAMES.get(model, model)})", cfg.area.pixel_size_m,
+                        legend=False)
+        plots.raster_map(conf[i], axes[i, 3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1,
+                         pixel_m=cfg.area.pixel_size_m)
+    codes = np.unique(np.concatenate([y.ravel(), pred.ravel()]))
+    fig.legend(handles=classes.legend_handles(codes), loc="center left", bbox_to_anchor=(1.0, 0.5), title="class", frameon=False)
+    fig.suptitle(f"{variant} · {MODEL_NAMES.get(model, model)} · {protocol} protocol: test patches")
+    fig.tight_layout()
+    return fig
+
+
+def map_figure(cfg, rec, variant: str, title: str = ""):
+    """Labels, consensus classes and consensus confidence side by side, the spatial test blocks outlined."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    labels = load_labels(cfg)
+    region = np.load(cfg.layout.patches_dir(variant) / "spatial_split.npy")
+    fig, axes = plt.subplots(1, 3, figsize=(19, 5.6))
+    px = cfg.area.pixel_size_m
+    plots.class_map(labels, axes[0], "geology map (labels)", px, legend=False)
+    plots.class_map(rec.consensus_codes, axes[1], f"predicted: consensus of {len(rec.dates)} dates", px, legend=False)
+    plots.raster_map(rec.consensus_confidence, axes[2], "confidence (mean probability of the chosen class)", "probability 0-1",
+                     cmap="viridis", vmin=0, vmax=1, pixel_m=px)
+    for ax in axes[:2]:
+        ax.contour(region == 2, levels=[0.5], colors="k", linewidths=1.2, linestyles="--")
+    codes = np.unique(np.concatenate([labels.ravel(), rec.consensus_codes[rec.consensus_codes < classes.N_CLASSES].ravel()]))
+
+    handles = classes.legend_handles(codes) + [Line2D([], [], color="k", ls="--", label="spatial test blocks")]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.99, 0.5), title="class", frameon=False, fontsize=8)
+    fig.suptitle(title or f"{cfg.name}: reconstructed map")
+    fig.tight_layout()
+    return fig
+
+
+def date_maps_figure(cfg, rec, n: int = 3):
+    """Class maps of a few single dates (first, middle, last mapped), to compare with the consensus."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    d = rec.dates.dropna(subset=["classes_file"]) if "classes_file" in rec.dates else rec.dates.iloc[0:0]
+    if d.empty:
+        return None
+    pick = d.iloc[np.unique(np.linspace(0, len(d) - 1, min(n, len(d))).round().astype(int))]
+    fig, axes = plt.subplots(1, len(pick), figsize=(6 * len(pick), 5), squeeze=False)
+    for ax, (_, r) in zip(axes[0], pick.iterrows()):
+        codes, _ = read_map(rec.out_dir / r["classes_file"])
+        plots.class_map(codes, ax, f"{pd.Timestamp(r['time_utc']):%Y-%m-%d %H:%M} UTC (seam ratio {r['ratio']:.2f})",
+                        cfg.area.pixel_size_m, legend=False)
+    fig.legend(handles=classes.legend_handles(range(1, classes.N_CLASSES)) + [
+        Patch(facecolor="white", edgecolor="0.3", label="not mapped (invalid)")],
+        loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,341 @@
+"""Interactive explorers for JupyterLab (ipywidgets), one call each:
+
+    from rocksoil_nb.viz import widgets
+    widgets.explorer("demo")             # scene, geology, prediction and confidence; a pixel's time series
+    widgets.signature_explorer("demo")   # compare classes' thermal signatures by day/night and season
+
+Both work with whatever exists (cube, trained runs) and say what is missing instead of failing.
+The figures are drawn by plain methods (``Explorer.maps_figure``, ``Explorer.pixel_figure``) that
+tests call without a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rocksoil_nb import config
+from rocksoil_nb.analyse import signatures
+from rocksoil_nb.core import classes
+from rocksoil_nb.infer import reconstruct
+from rocksoil_nb.infer.predict import load_run
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS
+from rocksoil_nb.prepare import patches
+from rocksoil_nb.prepare.cube import open_cube
+from rocksoil_nb.prepare.steps import load_labels
+from rocksoil_nb.viz import plots
+from rocksoil_nb.viz.signatures import plot_signatures
+
+
+def _areas(cfg) -> list[str]:
+    """Areas with a finished cube under the working folder (this area first)."""
+    base = cfg.layout.data_dir.parent
+    found = sorted(p.parent.parent.name for p in base.glob("*/interim/cube.zarr")) if base.exists() else []
+    return sorted(set(found) | {cfg.name}, key=lambda a: (a != cfg.name, a))
+
+
+def _runs(cfg) -> list[str]:
+    """Trained runs of an area and profile (folders with inputs.json and weights)."""
+    d = cfg.layout.models_dir
+    if not d.exists():
+        return []
+    return sorted(p.parent.name for p in d.glob(f"*-*-*/{INPUTS}") if any((p.parent / f).exists() for f in (BEST, CKPT, BASELINE_FILE)))
+
+
+class Explorer:
+    """State and figures of the map explorer for one area (change ``area``, ``run``, ``t``, ``row``, ``col``)."""
+
+    def __init__(self, aoi: str = "demo", profile: str | None = None):
+        self.profile = profile
+        self._models: dict[tuple, tuple] = {}
+        self._maps: dict[tuple, object] = {}
+        self.set_area(aoi)
+
+    # ------------------------------------------------------------------ state
+    def set_area(self, aoi: str) -> None:
+        self.cfg = config.load(aoi, self.profile)
+        self.missing: list[str] = []
+        self.ds = None
+        self.labels = None
+        try:
+            self.ds = open_cube(self.cfg.layout.cube)
+            self.times = pd.DatetimeIndex(self.ds["time"].values)
+            self.lst = self.ds["data"].sel(band="LST")
+        except (FileNotFoundError, ValueError) as e:
+            self.missing.append(f"no scenes: {e}")
+            self.times = pd.DatetimeIndex([])
+        if self.cfg.layout.labels.exists():
+            import rasterio
+
+            with rasterio.open(self.cfg.layout.labels) as s:
+                self.labels = s.read(1)
+        else:
+            self.missing.append(f"no geology labels: {self.cfg.layout.labels} (run 02_labels)")
+        self.runs = _runs(self.cfg)
+        if not self.runs:
+            self.missing.append(f"no trained model for {aoi} (run 07_train): predictions are not shown")
+        self.run = self.runs[0] if self.runs else None
+        self.t = len(self.times) - 1
+        shape = self.labels.shape if self.labels is not None else (0, 0)
+        self.row, self.col = shape[0] // 2, shape[1] // 2
+
+    def date_label(self, t: int) -> str:
+        dn = "day" if bool(self.ds["is_day"].values[t]) else "night"
+        return f"{self.times[t]:%Y-%m-%d %H:%M} UTC ({dn})"
+
+    def _run(self, run: str):
+        """(model, spec, cube reader, window positions, variant dates) of a run of the current area, loaded once."""
+        key = (self.cfg.name, run)  # runs of different areas may share a name
+        if key not in self._models:
+            net, spec = load_run(self.cfg.layout.models_dir / run)
+            reader = reconstruct.CubeReader(self.cfg.layout.cube, spec)
+            pos = patches.positions(reader.grid.shape, int(spec.patch_size), float(spec.overlap))
+            self._models[key] = (net, spec, reader, pos, patches.variant_times(reader.flags, spec.variant))
+        return self._models[key]
+
+    def prediction(self):
+        """The reconstruction (class probabilities) of the chosen run at the chosen date, or a reason why not."""
+        if self.run is None or self.ds is None:
+            return None, "no trained model" if self.run is None else "no scenes"
+        key = (self.cfg.name, self.run, self.t)
+        if key not in self._maps:
+            net, spec, reader, pos, vt = self._run(self.run)
+            if self.t not in set(int(v) for v in vt):
+                return None, f"this date is not in the {spec.variant} variant the model was trained on"
+            frames = reconstruct.sequence_frames(vt, self.t, int(spec.sequence_length)) if spec.kind == "seq" else [self.t]
+            if frames is None:
+                return None, f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model"
+            self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.kind == "seq",
+                                                       include_nodata=bool(spec.include_nodata))
+        return self._maps[key], ""
+
+    def status(self) -> str:
+        """What is shown and what is missing (HTML)."""
+        items = [f"<b>{self.cfg.title}</b>"]
+        if len(self.times):
+            items.append(f"date {self.date_label(self.t)}; pixel row {self.row}, col {self.col}")
+        items += [f"<span style='color:#b45309'>{m}</span>" for m in self.missing]
+        dm, why = self.prediction() if self.run else (None, "")
+        if self.run and dm is None:
+            items.append(f"<span style='color:#b45309'>no prediction for {self.run}: {why}</span>")
+        return "<br>".join(items)
+
+    # ------------------------------------------------------------------ figures
+    def maps_figure(self):
+        """LST of the date (K), geology labels, predicted classes and confidence, the chosen pixel marked."""
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 4, figsize=(20, 4.8))
+        px = self.cfg.area.pixel_size_m
+        if self.ds is not None:
+            plots.raster_map(self.lst[self.t].values, axes[0], f"LST {self.date_label(self.t)}", "K", pixel_m=px)
+        else:
+            axes[0].text(0.5, 0.5, "no scenes (run 01 and 03)", ha="center", transform=axes[0].transAxes)
+        if self.labels is not None:
+            plots.class_map(self.labels, axes[1], "geology map (labels)", px, legend=False)
+        dm, why = self.prediction()
+        if dm is not None:
+            plots.class_map(dm.codes, axes[2], f"predicted: {self.run}", px, legend=False)
+            plots.raster_map(dm.confidence, axes[3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1, pixel_m=px)
+        else:
+            for ax in axes[2:]:
+                ax.text(0.5, 0.5, f"no prediction:\n{why}", ha="center", va="center", wrap=True, transform=ax.transAxes)
+                ax.set_axis_off()
+        for ax in axes:
+            if ax.images:
+                ax.plot(self.col, self.row, marker="+", color="cyan", ms=16, mew=2.5)
+                ax.plot(self.col, self.row, marker="+", color="k", ms=16, mew=1)
+        present = np.unique(self.labels) if self.labels is not None else []
+        if dm is not None:
+            present = np.union1d(present, np.unique(dm.codes[dm.codes < classes.N_CLASSES]))
+        fig.legend(handles=classes.legend_handles(present), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, title="class",
+                   frameon=False)
+        fig.tight_layout()
+        return fig
+
+    def pixel_series(self) -> pd.DataFrame:
+        """The chosen pixel over every kept pass: UTC time, day/night, LST (K), EmisWB, VV, VH (dB), NDVI, valid."""
+        if self.ds is None:
+            return pd.DataFrame()
+        v = self.ds["data"][:, :, self.row, self.col].values
+        df = pd.DataFrame(v, columns=[str(b) for b in self.ds["band"].values])
+        df.insert(0, "time_utc", self.times)
+        df.insert(1, "daynight", np.where(self.ds["is_day"].values, "day", "night"))
+        df["valid"] = self.ds["valid"][:, self.row, self.col].values.astype(bool)
+        return df
+
+    def pixel_figure(self):
+        """Time series of the chosen pixel (LST, emissivity, VV/VH when present; ● day, ○ night) and the
+        predicted class probabilities at the chosen date beside the true class."""
+        import matplotlib.pyplot as plt
+
+        df = self.pixel_series()
+        sar = len(df) and df[["VV", "VH"]].notna().any().any()
+        n = 3 if sar else 2
+        fig = plt.figure(figsize=(20, 2.6 * n))
+        gs = fig.add_gridspec(n, 3)
+        axes = [fig.add_subplot(gs[i, :2]) for i in range(n)]
+        bands = [("LST", "LST (K)"), ("EmisWB", "emissivity")] + ([("VV", "backscatter (dB)")] if sar else [])
+        for ax, (b, unit) in zip(axes, bands):
+            if not len(df):
+                break
+            cols = ["VV", "VH"] if b == "VV" else [b]
+            for c, colr in zip(cols, ("tab:red", "tab:purple") if b == "VV" else ("tab:orange",)):
+                ax.plot(df["time_utc"], df[c], color=colr, lw=0.7, alpha=0.6)
+                for dn, face in (("day", colr), ("night", "white")):
+                    g = df[df["daynight"] == dn]
+                    ax.scatter(g["time_utc"], g[c], s=18, facecolors=face, edgecolors=colr, label=f"{c} {dn}", zorder=3)
+            ax.axvline(self.times[self.t], color="k", ls="--", lw=1, label="chosen date")
+            ax.set_ylabel(unit)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+        axes[-1].set_xlabel("date (UTC)")
+        axp = fig.add_subplot(gs[:, 2])
+        true = int(self.labels[self.row, self.col]) if self.labels is not None else None
+        dm, why = self.prediction()
+        if dm is not None:
+            p = dm.probs[self.row, self.col]
+            axp.barh(range(classes.N_CLASSES), p, color=[classes.NAMES_COLOR[k] for k in range(classes.N_CLASSES)], edgecolor="0.3")
+            axp.set_yticks(range(classes.N_CLASSES), [f"{k} {classes.NAMES[k]}" + ("  ◀ true" if k == true else "")
+                                                       for k in range(classes.N_CLASSES)], fontsize=8)
+            axp.invert_yaxis()
+            axp.set_xlim(0, 1)
+            axp.set_xlabel("predicted probability")
+            axp.set_title(f"{self.run}\ntrue class: {classes.NAMES.get(true, '?')}", fontsize=9)
+        else:
+            axp.text(0.5, 0.5, f"true class: {classes.NAMES.get(true, '?')}\nno prediction: {why}", ha="center", va="center",
+                     transform=axp.transAxes, wrap=True)
+            axp.set_axis_off()
+        fig.suptitle(f"pixel row {self.row}, col {self.col} ({self.cfg.area.pixel_size_m:g} m pixels)")
+        fig.tight_layout()
+        return fig
+
+
+def _show(out, make) -> None:
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    with out:
+        out.clear_output(wait=True)
+        fig = make()
+        display(fig)
+        plt.close(fig)
+
+
+def explorer(aoi: str = "demo", profile: str | None = None):
+    """The map explorer as one widget: area, run (variant-model-protocol), date and pixel controls above
+    the four maps and the pixel's time series with its predicted probabilities."""
+    import ipywidgets as w
+
+    ex = Explorer(aoi, profile)
+    cfg0 = ex.cfg
+    area = w.Dropdown(options=_areas(cfg0), value=cfg0.name, description="area")
+    run = w.Dropdown(options=ex.runs or ["(none)"], description="model run", layout=w.Layout(width="380px"))
+    date = w.SelectionSlider(options=[(ex.date_label(i), i) for i in range(len(ex.times))] or [("(no dates)", 0)],
+                             value=ex.t if len(ex.times) else 0, description="date", layout=w.Layout(width="600px"),
+                             continuous_update=False)
+    shape = ex.labels.shape if ex.labels is not None else (1, 1)
+    row = w.IntSlider(ex.row, 0, shape[0] - 1, description="pixel row", continuous_update=False)
+    col = w.IntSlider(ex.col, 0, shape[1] - 1, description="pixel col", continuous_update=False)
+    info = w.HTML(ex.status())
+    out_maps, out_pixel = w.Output(), w.Output()
+    busy = {"on": False}
+
+    def redraw(*_):
+        info.value = ex.status()
+        _show(out_maps, ex.maps_figure)
+        _show(out_pixel, ex.pixel_figure)
+
+    def on_area(change):
+        busy["on"] = True
+        ex.set_area(change["new"])
+        run.options = ex.runs or ["(none)"]
+        date.options = [(ex.date_label(i), i) for i in range(len(ex.times))] or [("(no dates)", 0)]
+        date.value = ex.t if len(ex.times) else 0
+        shp = ex.labels.shape if ex.labels is not None else (1, 1)
+        row.max, col.max = shp[0] - 1, shp[1] - 1
+        row.value, col.value = ex.row, ex.col
+        busy["on"] = False
+        redraw()
+
+    def on_change(change):
+        if busy["on"]:
+            return
+        ex.run = None if run.value == "(none)" else run.value
+        ex.t, ex.row, ex.col = int(date.value), int(row.value), int(col.value)
+        redraw()
+
+    area.observe(on_area, "value")
+    for c in (run, date, row, col):
+        c.observe(on_change, "value")
+    box = w.VBox([w.HBox([area, run]), date, w.HBox([row, col]), info, out_maps, out_pixel])
+    box.explorer = ex  # for scripting and tests
+    redraw()
+    return box
+
+
+BANDS = ("LST", "EmisWB")
+PASSES = ("day and night", "day", "night")
+SEASONS = ("all year", "summer", "winter")
+
+
+class SignatureExplorer:
+    """State and figure of the signature explorer for one area: per-class series of each band, computed once."""
+
+    def __init__(self, aoi: str = "demo", profile: str | None = None):
+        self.cfg = config.load(aoi, profile)
+        self.ds = open_cube(self.cfg.layout.cube)
+        self.labels = load_labels(self.cfg)
+        self._series: dict[str, pd.DataFrame] = {}
+        self.present = [int(k) for k in sorted(self.series("LST")["code"].unique())]
+
+    def series(self, band: str) -> pd.DataFrame:
+        if band not in self._series:
+            self._series[band] = signatures.class_series(self.ds, self.labels, band)
+        return self._series[band]
+
+    def figure(self, codes, band: str = "LST", passes: str = "day and night", season: str = "all year"):
+        """Signatures of the chosen classes for one band, passes (day and night | day | night) and season
+        (all year | summer | winter, the thesis's halves of the year)."""
+        import matplotlib.pyplot as plt
+
+        if band not in BANDS or passes not in PASSES or season not in SEASONS:
+            raise ValueError(f"band must be one of {BANDS}, passes {PASSES}, season {SEASONS}")
+        s = self.series(band)
+        if passes != "day and night":
+            s = s[s["daynight"] == passes]
+        if season != "all year":
+            s = s[s["season"] == season]
+        fig, ax = plt.subplots(figsize=(13, 4.8))
+        if s.empty or not set(codes) & set(s["code"]):
+            ax.text(0.5, 0.5, f"no {passes} passes in {season} for the chosen classes", ha="center", va="center",
+                    transform=ax.transAxes)
+        plot_signatures(s, codes=list(codes), ax=ax, title=f"{self.cfg.title}: {band}, {passes}, {season}")
+        if band != "LST":
+            ax.set_ylabel("emissivity (broadband, 0-1)")
+        return fig
+
+
+def signature_explorer(aoi: str = "demo", profile: str | None = None):
+    """Compare classes' thermal signatures: pick classes, band, day/night and season."""
+    import ipywidgets as w
+
+    try:
+        ex = SignatureExplorer(aoi, profile)
+    except (FileNotFoundError, ValueError) as e:
+        return w.HTML(f"<span style='color:#b45309'>Nothing to explore yet: {e}</span>")
+    pick = w.SelectMultiple(options=[(f"{k} {classes.NAMES[k]}", k) for k in ex.present], value=tuple(ex.present[:2]),
+                            description="classes", rows=min(8, len(ex.present)))
+    band = w.ToggleButtons(options=list(BANDS), description="band")
+    dn = w.ToggleButtons(options=list(PASSES), description="passes")
+    season = w.ToggleButtons(options=list(SEASONS), description="season")
+    out = w.Output()
+
+    def redraw(*_):
+        _show(out, lambda: ex.figure(pick.value, band.value, dn.value, season.value))
+
+    for c in (pick, band, dn, season):
+        c.observe(redraw, "value")
+    redraw()
+    box = w.VBox([w.HBox([pick, w.VBox([band, dn, season])]), out])
+    box.explorer = ex  # for scripting and tests
+    return box
