@@ -108,7 +108,7 @@ def test_same_seed_same_numbers():
 def test_every_model_runs_under_jax():
     code = (
         "import numpy as np, keras\n"
-        "from rocksoil_nb import models, losses\n"
+        "from rocksoil_nb.learn import losses, models\n"
         "assert keras.backend.backend() == 'jax'\n"
         "for name, shape in [('cnn', (16, 16, 2)), ('convlstm', (3, 16, 16, 2)), ('tae', (3, 16, 16, 2))]:\n"
         "    m = models.build(name, shape, base_filters=4)\n"
