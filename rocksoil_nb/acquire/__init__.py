@@ -35,7 +35,6 @@ def _resolve(cfg, path: str) -> Path:
 
 def copy_geology(cfg, raw: Path) -> Path | None:
     """Copy the configured geology vector (and shapefile sidecars) into ``raw/geology/``; None if not configured."""
-
     if not cfg.acquisition.geology_vector:
         return None
     src = _resolve(cfg, cfg.acquisition.geology_vector)

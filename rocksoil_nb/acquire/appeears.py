@@ -36,10 +36,6 @@ def api_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-
-
-
-
 class AppEEARS:
     """A small AppEEARS API client. ``session`` is a ``requests.Session``-like object (tests pass a replayer)."""
 

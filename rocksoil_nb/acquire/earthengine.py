@@ -181,7 +181,6 @@ def fetch_sentinel(ee, cfg, grid: Grid, thermal_times, raw_dir: Path, progress: 
 def fetch_ecostress(ee, cfg, grid: Grid, raw_dir: Path, progress: bool = True) -> dict:
     """ECOSTRESS L2T LSTE from Earth Engine (``NASA/ECOSTRESS/L2T_LSTE/V2``) for users without an
     Earthdata account, written with AppEEARS names and dtypes into ``raw/ecostress/``."""
-
     raw = Path(raw_dir) / "ecostress"
     coll = (ee.ImageCollection(ECO).filterBounds(region(ee, cfg))
             .filterDate(str(cfg.period.start), str(cfg.period.end + dt.timedelta(days=1))))

@@ -81,5 +81,5 @@ def sand_vs_clay(amp: pd.DataFrame) -> pd.DataFrame:
 
 def class_values(cube_ds, labels: np.ndarray, code: int, t: int, band: str = "LST") -> np.ndarray:
     """The values behind one point of a signature: the valid, finite pixels of class ``code`` at cube date ``t``."""
-    v = cube_ds["data"].sel(band=band).values[t][(labels == code) & cube_ds["valid"].values[t].astype(bool)]
+    v = cube_ds["data"].sel(band=band)[t].values[(labels == code) & cube_ds["valid"][t].values.astype(bool)]
     return v[np.isfinite(v)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -166,9 +168,6 @@ class AreaConfig:
     @property
     def layout(self) -> Layout:
         """Every path of this area and profile (data, datasets, runs, reports): see :class:`Layout`."""
-        import hashlib
-        import json
-
         key = hashlib.sha256(json.dumps(self.patch_settings, sort_keys=True).encode()).hexdigest()[:8]
         return Layout(self.workdir, self.name, self.profile_name or self.default_profile,
                       f"{self.hyperparameters.patch_size}px-{key}")

@@ -89,16 +89,16 @@ def _crs_name(crs) -> str | None:
     return None if crs is None else (crs.to_string() if hasattr(crs, "to_string") else str(crs))
 
 
-def lattice_offset(crs, transform, ref: Grid, tol: float = 1e-3) -> tuple[int, int] | None:
+def lattice_offset(crs, transform, ref: Grid) -> tuple[int, int] | None:
     """(row, col) of a raster's upper-left corner in ``ref`` pixels when it lies on ``ref``'s lattice: same CRS,
     same north-up pixel size, corner a whole number of pixels away. None otherwise (it must be reprojected).
 
-    The one rule for "is this raster on the reference grid" (inventory, cube alignment, simulator windows)."""
+    The one rule for "is this raster on the reference grid" (inventory and cube alignment)."""
     t = transform
     if _crs_name(crs) != ref.crs or abs(t.a - ref.res) > 1e-6 or abs(t.e + ref.res) > 1e-6 or t.b != 0 or t.d != 0:
         return None
     dc, dr = (t.c - ref.x0) / ref.res, (ref.y0 - t.f) / ref.res
-    if abs(dc - round(dc)) > tol or abs(dr - round(dr)) > tol:
+    if abs(dc - round(dc)) > 1e-3 or abs(dr - round(dr)) > 1e-3:
         return None
     return int(round(dr)), int(round(dc))
 
@@ -130,7 +130,8 @@ def grid_status(crs, transform, shape: tuple[int, int], ref: Grid) -> tuple[str,
 
 def window_of(outer: Grid, inner: Grid) -> tuple[int, int]:
     """(row, col) offset of ``inner``'s corner in ``outer`` pixels; both must share spacing multiples."""
-    off = lattice_offset(inner.crs, Affine(outer.res, 0.0, inner.x0, 0.0, -outer.res, inner.y0), outer, tol=1e-6)
-    if off is None:
+    col = (inner.x0 - outer.x0) / outer.res
+    row = (outer.y0 - inner.y0) / outer.res
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
         raise ValueError("grids are not aligned")
-    return off
+    return int(round(row)), int(round(col))

@@ -89,7 +89,7 @@ def check_cube(spec: dict, ds, where: Path) -> None:
                                  "any kept pass; put the exports in a sentinel1/ folder beside ecostress/")
     if len(vt) == 0:
         raise IncompatibleScenes(f"{where}: no kept pass fits the model's variant {spec.variant!r}")
-    need = int(spec.sequence_length) if spec.kind == "seq" else 1
+    need = spec.frames
     if len(vt) < need:
         raise IncompatibleScenes(f"{where}: the {spec.model} model takes sequences of {need} dates but only {len(vt)} "
                                  f"kept pass(es) fit its variant {spec.variant!r}")

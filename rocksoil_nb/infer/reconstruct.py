@@ -188,7 +188,7 @@ def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dat
         raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
     out = []
     for t in vt:
-        fr = sequence_frames(all_vt, int(t), int(spec.sequence_length)) if spec.kind == "seq" else [int(t)]
+        fr = sequence_frames(all_vt, int(t), spec.frames) if spec.is_sequence else [int(t)]
         if fr is not None:
             out.append(fr)
     return out
@@ -207,15 +207,14 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
     pos = patches.positions(reader.grid.shape, size, float(spec.overlap))
     todo = dates_to_map(reader, spec, which, test_dates)
     if not todo:
-        need = spec.sequence_length
         raise ValueError(f"{cube_path}: no date to map for variant {spec.variant!r}"
-                         + (f" (a sequence model needs {need} dates of the variant)" if spec.kind == "seq" else ""))
+                         + (f" (a sequence model needs {spec.frames} dates of the variant)" if spec.is_sequence else ""))
     cons = StitchAccumulator(reader.grid.shape)
     rows, files = [], []
     tags = {"model": spec.model, "variant": spec.variant, "protocol": spec.protocol, "area": spec.area,
             **(tags or {})}
     for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
-        dm = predict_date(model, reader, fr, pos, size, spec.kind == "seq", batch, include_nodata=bool(spec.include_nodata))
+        dm = predict_date(model, reader, fr, pos, size, spec.is_sequence, batch, include_nodata=bool(spec.include_nodata))
         np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
         cons.count += dm.valid
         codes, conf = dm.codes, dm.confidence

@@ -29,7 +29,6 @@ from rocksoil_nb.prepare.manifest import DatasetManifest
 STATE = "state.json"
 
 
-
 def learning_rate(hp, model: str) -> float:
     """Per-model learning rate (thesis Table 11): ConvLSTM's for the sequence models, CNN's otherwise."""
     key = "convlstm" if models.is_sequence_model(model) else "cnn"
@@ -108,10 +107,6 @@ def distribution(mixed_precision: bool = False):
 
         return tf.distribute.MirroredStrategy().scope()
     return contextlib.nullcontext()
-
-
-
-
 
 
 def predict_dataset(model, data, loss_fn=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:

@@ -95,8 +95,6 @@ def trials_table(study) -> pd.DataFrame:
     return df.rename(columns=lambda c: c.replace("params_", ""))
 
 
-
-
 def thesis_sweeps(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "thesis", points: int | None = None,
                   epochs: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Thesis Table 2: one parameter at a time around the configured values (validation scores only; the

@@ -81,10 +81,6 @@ def _read_aligned(path: Path, ref: Grid, kind: str) -> np.ndarray:
     return align(a, meta, ref, kind)
 
 
-
-
-
-
 def inputs_hash(inventory: pd.DataFrame, matches: pd.DataFrame, prep) -> str:
     import dataclasses
 

@@ -24,12 +24,6 @@ from rocksoil_nb.core.solar import day_or_night, local_solar_hours, season4, sea
 KEY_LAYERS = ("LST", "EmisWB", "QC")
 
 
-
-
-
-
-
-
 def grid_centre_lonlat(grid: Grid) -> tuple[float, float]:
     from pyproj import Transformer
 

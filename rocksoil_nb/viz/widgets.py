@@ -102,10 +102,10 @@ class Explorer:
             net, spec, reader, pos, vt = self._run(self.run)
             if self.t not in set(int(v) for v in vt):
                 return None, f"this date is not in the {spec.variant} variant the model was trained on"
-            frames = reconstruct.sequence_frames(vt, self.t, int(spec.sequence_length)) if spec.kind == "seq" else [self.t]
+            frames = reconstruct.sequence_frames(vt, self.t, spec.frames) if spec.is_sequence else [self.t]
             if frames is None:
                 return None, f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model"
-            self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.kind == "seq",
+            self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.is_sequence,
                                                        include_nodata=bool(spec.include_nodata))
         return self._maps[key], ""
 
