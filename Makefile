@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 VARIANT ?=
 MODEL ?=
+WORKERS ?=
 PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
@@ -19,7 +20,7 @@ help:
 	@echo "make test-extra                                      checks CI also runs (every model under the JAX backend)"
 	@echo "make workshop                                        prepare a room of laptops offline (env, demo data, trained demo model)"
 	@echo "make lab                                             JupyterLab on notebooks/"
-	@echo "make experiments AOI=<aoi> [PROFILE=…]               train the variant x model x protocol matrix (resumable)"
+	@echo "make experiments AOI=<aoi> [PROFILE=…] [WORKERS=N]   train the variant x model x protocol matrix (resumable, N processes)"
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
@@ -74,7 +75,7 @@ simulate: $(STAMP)
 	$(VENV)/bin/rocksoil simulate --aoi $(AOI)
 
 experiments: $(STAMP)
-	$(VENV)/bin/rocksoil experiments --aoi $(AOI) $(PROFILE_ARG)
+	$(VENV)/bin/rocksoil experiments --aoi $(AOI) $(PROFILE_ARG) $(if $(WORKERS),--workers $(WORKERS),)
 
 bench-difficulty: $(STAMP)
 	$(PY) bench/difficulty.py

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--aoi", default="demo")
     ex.add_argument("--profile", default=None)
     ex.add_argument("--tuned", action="store_true", help="use models/<aoi>/best_params.json from 06_tune")
+    ex.add_argument("--workers", type=int, default=0, help="train runs in parallel on a local Dask cluster of N worker processes")
+    ex.add_argument("--scheduler", default=None, help="a running Dask scheduler (tcp://host:8786) whose workers share this project folder")
+    ex.add_argument("--plan-only", action="store_true", help="print the plan and its estimated duration, train nothing")
     pr = sub.add_parser("predict", help="map a folder of new ECOSTRESS scenes (+ optional Sentinel-1) with a trained run")
     pr.add_argument("--model", required=True, help="a trained run folder, e.g. models/demo/thermal_only-convlstm-spatial")
     pr.add_argument("--scenes", required=True, help="folder of ECOSTRESS L2T GeoTIFFs (AppEEARS names), or one holding ecostress/ "
@@ -80,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
             from rocksoil_nb.learn import experiments
 
             cfg = config.load(a.aoi, a.profile)
-            experiments.run(cfg, use_tuned=a.tuned)
+            todo = experiments.estimate(cfg)
+            print(todo.drop(columns=["folder"]).to_string())
+            print(experiments.describe(todo))
+            if a.plan_only:
+                return 0
+            experiments.run(cfg, use_tuned=a.tuned, todo=todo, workers=a.workers, scheduler=a.scheduler)
+            print("\ntime per run, estimated before training and measured:")
+            print(experiments.timing(cfg).to_string())
             mine = results.gather(cfg, all_areas=False)
             for v in sorted(mine["variant"].unique()):
                 print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")

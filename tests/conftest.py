@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -61,3 +62,27 @@ def report_run(tmp_path_factory, root):
         else:
             os.environ["ROCKSOIL_WORKDIR"] = old
     return work, outs
+
+
+@pytest.fixture(scope="session")
+def trained_demo(tmp_path_factory, root):
+    """The demo area prepared up to 05 (patches) in a temporary working folder."""
+    from rocksoil_nb import config
+    from rocksoil_nb.prepare import labels, steps
+    from rocksoil_nb.simulate import simulate
+
+    work = tmp_path_factory.mktemp("trainwork")
+    os.environ["ROCKSOIL_WORKDIR"] = str(work)
+    try:
+        cfg = config.load("demo", "quick", root=root)
+    finally:
+        os.environ.pop("ROCKSOIL_WORKDIR")
+    simulate(cfg, progress=False)
+    from rocksoil_nb.core import ecostress
+
+    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    labels.make_labels(labels.find_geology_vector(cfg.layout.raw_dir), ref, cfg.layout.labels)
+    inv = steps.run_inventory(cfg, progress=False)
+    steps.run_cube(cfg, inv, progress=False)
+    steps.run_patches(cfg, ["thermal_only"], progress=False)
+    return cfg

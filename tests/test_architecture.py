@@ -237,6 +237,7 @@ def test_pyproject_declares_what_the_package_imports():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
             used |= {n.split(".")[0] for n in names}
+            used |= {"distributed" for n in names if n.startswith("dask.distributed")}  # a separate distribution
     third = {n for n in used if n not in sys.stdlib_module_names and n != "rocksoil_nb"}
     missing = {dist.get(n, n).lower() for n in third} - declared - optional
     assert missing == set(), f"imported but not declared in pyproject.toml: {sorted(missing)}"

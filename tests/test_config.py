@@ -11,7 +11,7 @@ def test_every_area_and_profile_loads(root, aoi, profile):
     assert cfg.name == aoi
     assert cfg.area.crs == "EPSG:32630"
     assert set(cfg.classes.weights) == set(range(14))
-    assert cfg.hyperparameters.l2 == 0.05
+    assert cfg.hyperparameters.l2 == (0.05 if profile == "thesis" else 1e-4)  # Table 11's L2 only with its 150 epochs
     assert cfg.profile_name == profile
 
 
@@ -22,12 +22,15 @@ def test_thesis_grids_and_table12(root):
     p = config.load("puertollano", root=root)
     assert p.classes.weights[11] == 15.0 and p.classes.weights[1] == 10.0  # Table 12: Foliated, Sand
     assert config.load("villoslada", root=root).classes.weights[5] == 5.0  # Peat
-    assert p.hyperparameters.learning_rate == {"cnn": 1e-5, "convlstm": 1e-4}  # Table 11
+    assert config.load("puertollano", "thesis", root=root).hyperparameters.learning_rate == {"cnn": 1e-5, "convlstm": 1e-4}  # Table 11
 
 
 def test_profiles_scale_epochs(root):
     q, s, t = (config.load("demo", p, root=root) for p in ("quick", "standard", "thesis"))
-    assert q.hyperparameters.epochs < s.hyperparameters.epochs < t.hyperparameters.epochs == 150
+    assert t.hyperparameters.epochs == 150 and max(q.hyperparameters.epochs, s.hyperparameters.epochs) <= 10
+    assert (q.profile.budget_minutes, s.profile.budget_minutes) == (5, 90)  # stated budgets (README)
+    assert q.hyperparameters.learning_rate["cnn"] >= 1e-3 and s.hyperparameters.learning_rate["cnn"] >= 1e-3  # short runs
+    assert q.profile.tuning_epochs < q.hyperparameters.epochs and s.hyperparameters.patch_size < t.hyperparameters.patch_size
     assert t.classes.include_nodata and not q.classes.include_nodata
 
 

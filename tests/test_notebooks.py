@@ -98,6 +98,10 @@ def test_patch_datasets(report_run):
     for proto in PROTOCOLS:
         c = m.protocol("cnn", proto).counts
         assert c["train"] > c["test"] > 0 and c["val"] > 0
+    # the demo's spatial protocol is meaningful: every class of the test blocks has training pixels
+    px = m.protocol("cnn", "spatial").class_pixels
+    assert m.spatial.classes_missing_in_train == []
+    assert all(px["train"][k] > 0 for k in range(1, 14) if px["test"][k] > 0)
         assert len(m.protocol("cnn", proto).norm.mean) == 2
     d = datasets.PatchData(lay.patches_dir("thermal_only"), "thesis", "val", "seq", batch_size=3)
     x, y, w = d[0]
@@ -121,6 +125,35 @@ def test_tuning_and_training_outputs(report_run):
         assert 0.0 <= res["test"]["oa"] <= 1.0 and len(res["test"]["confusion"]) == 14
         man = json.loads((models / r / "manifest.json").read_text())
         assert man["class_0_in_loss_and_metrics"] is False and man["seed"] == 0
+
+
+def test_demo_shows_learning_under_both_protocols(report_run):
+    """The best deep model beats the majority-class row and the per-pixel forest on OA and macro-F1 (quick profile)."""
+    import pandas as pd
+
+    work, _ = report_run
+    t = pd.read_csv(_layout(work).tables_dir / "results_thermal_only.csv", header=[0, 1], index_col=[0, 1, 2])
+    names = list(t.index.get_level_values(2))
+    deep = [i for i, n in enumerate(names) if n in ("CNN", "ConvLSTM", "U-TAE")]
+    base = [i for i, n in enumerate(names) if n.startswith("majority class") or n == "per-pixel RF"]
+    assert len(deep) == 2 and len(base) == 2
+    for proto in ("thesis protocol", "spatial protocol"):
+        for score in ("OA", "F1"):
+            v = t[(proto, score)].to_numpy(float)
+            assert v[deep].max() > v[base].max() + 0.03, (proto, score, dict(zip(names, v)))
+
+
+def test_plan_estimate_printed_and_recorded(report_run):
+    import pandas as pd
+
+    work, outs = report_run
+    models = _layout(work).models_dir
+    plan = pd.read_csv(models / "plan.csv")
+    assert len(plan) == 6 and (plan["estimated_s"] > 0).all() and (plan["measured_s"] > 0).all()
+    deep = plan[plan.model != "pixel_rf"]
+    assert (deep["epochs"] == 10).all() and (deep["train_samples"] > 0).all()
+    nb = (work / "reports" / "demo" / "quick" / "07_train.ipynb").read_text()
+    assert "runs planned" in nb and "estimated" in nb and "measured / estimated" in nb
 
 
 def test_evaluation_tables_and_maps(report_run):

@@ -78,6 +78,20 @@ def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | N
                                    test_dates=test, progress=progress)
 
 
+def map_statement(cfg, rec, variant: str) -> str:
+    """One sentence to print beside the consensus map: its pixel agreement with the geology map (whole area
+    and spatial test blocks) and its mean confidence against the uniform-guess level 1 / (classes)."""
+    labels = load_labels(cfg)
+    region = np.load(cfg.layout.patches_dir(variant) / "spatial_split.npy")
+    whole = reconstruct.map_scores(rec.consensus_codes, labels, None, cfg.classes.include_nodata)
+    test = reconstruct.map_scores(rec.consensus_codes, labels, region == 2, cfg.classes.include_nodata)
+    n = classes.N_CLASSES if cfg.classes.include_nodata else classes.N_CLASSES - 1
+    conf = float(np.nanmean(rec.consensus_confidence))
+    return (f"The consensus map agrees with the geology map on {100 * whole['oa']:.0f} % of the labelled pixels "
+            f"({100 * test['oa']:.0f} % on the spatial protocol's test blocks); mean confidence {conf:.2f} "
+            f"against {1 / n:.3f} for a uniform guess over {n} classes.")
+
+
 def map_accuracy(cfg, rec, variant: str) -> pd.DataFrame:
     """Consensus and per-date maps against the labels: on the spatial protocol's test blocks and on the whole area."""
     labels = load_labels(cfg)

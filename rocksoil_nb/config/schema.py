@@ -130,8 +130,11 @@ class Profile:
     """Scale settings of a run profile."""
 
     description: str = ""
-    max_patches: int = 0  # 0 = no limit
+    budget_minutes: float = 0.0  # stated wall-time budget of `make report` for one area on a 2-core laptop (0 = none stated)
+    max_patches: int = 0  # training (and validation) samples per run, drawn once with the run's seed; 0 = no limit
     tuning_trials: int = 20
+    tuning_epochs: int = 0  # epochs per tuning trial, sweep and loss-comparison run; 0 = the profile's epochs
+    tuning_max_patches: int = 0  # samples per tuning run; 0 = max_patches
     variants: list[VariantName] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
     models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf"])
     protocols: list[ProtocolName] = field(default_factory=lambda: ["thesis", "spatial"])

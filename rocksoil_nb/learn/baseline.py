@@ -21,7 +21,7 @@ def _features(x: np.ndarray) -> np.ndarray:
 class PixelRF:
     """Random forest over pixels; ``fit`` takes patches and labels with sample weights (0 = ignore)."""
 
-    def __init__(self, n_estimators: int = 100, max_pixels: int = 200_000, min_samples_leaf: int = 2, seed: int = 0, n_jobs: int = 2):
+    def __init__(self, n_estimators: int = 100, max_pixels: int = 100_000, min_samples_leaf: int = 2, seed: int = 0, n_jobs: int = 2):
         from sklearn.ensemble import RandomForestClassifier
 
         self.max_pixels, self.seed = max_pixels, seed

@@ -22,15 +22,16 @@ from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS
 
 def normalise(x: np.ndarray, valid: np.ndarray, mean: np.ndarray, std: np.ndarray, validity_channel: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
-    """One frame (bands, y, x) in physical units → model input (y, x, C) float32: standardised with the
+    """Frames (..., bands, y, x) in physical units → model input (..., y, x, C) float32: standardised with the
     training ``mean``/``std`` (bands, 1, 1); pixels not valid or not finite in every band set to 0 (plus a
-    0/1 validity channel when asked). Returns (input, finite mask)."""
-    finite = np.isfinite(x).all(axis=0) & valid
-    z = np.nan_to_num((x - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
-    z = np.where(finite[None], z, 0.0)
+    0/1 validity channel when asked). ``valid`` is (..., y, x). Returns (input, finite mask (..., y, x)).
+    Leading axes (batch, time) are handled at once."""
+    finite = np.isfinite(x).all(axis=-3) & valid
+    z = (x - mean) / std
+    z = np.where(finite[..., None, :, :], z, np.float32(0.0))
     if validity_channel:
-        z = np.concatenate([z, finite[None].astype(np.float32)])
-    return np.moveaxis(z, 0, -1).astype(np.float32), finite
+        z = np.concatenate([z, finite[..., None, :, :].astype(np.float32)], axis=-3)
+    return np.moveaxis(z, -3, -1).astype(np.float32, copy=False), finite
 
 
 def _keras_base():
@@ -39,8 +40,14 @@ def _keras_base():
     return keras.utils.PyDataset
 
 
+#: dates of the last cube read, shared by the datasets of a process (train, val, test, probe, tuning runs):
+#: {(cube path, cube inputs hash, band indices): {time index: (bands × y × x float32, y × x bool)}}
+_FRAMES: dict[tuple, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+
+
 class _Source:
-    """Windows of the cube for one dataset: cached in memory when the needed dates fit ``cache_bytes``."""
+    """Windows of the cube for one dataset. The dates it needs are held in memory when they fit
+    ``cache_bytes`` (shared with the other datasets of the same cube in this process), else read per window."""
 
     def __init__(self, manifest: DatasetManifest, times: np.ndarray, cache_bytes: float):
         import zarr
@@ -48,18 +55,23 @@ class _Source:
         grp = zarr.open_group(manifest.cube, mode="r")
         self.data, self.valid = grp["data"], grp["valid"]
         self.bidx = [ALL_BANDS.index(b) for b in manifest.bands]
-        self.cache = None
-        need = len(times) * len(self.bidx) * self.data.shape[2] * self.data.shape[3] * 4
+        self.frames = None
+        ts = [int(t) for t in np.unique(times)]
+        need = len(ts) * (len(self.bidx) * 4 + 1) * self.data.shape[2] * self.data.shape[3]
         if need <= cache_bytes:
-            ts = np.sort(np.unique(times))
-            self.lookup = {int(t): i for i, t in enumerate(ts)}
-            self.cache = np.stack([np.asarray(self.data[int(t)])[self.bidx] for t in ts])
-            self.vcache = np.stack([np.asarray(self.valid[int(t)]) for t in ts]).astype(bool)
+            key = (str(manifest.cube), manifest.cube_inputs_hash, tuple(self.bidx))
+            if key not in _FRAMES:
+                _FRAMES.clear()  # one cube at a time: memory stays bounded by cache_bytes
+                _FRAMES[key] = {}
+            self.frames = _FRAMES[key]
+            for t in ts:
+                if t not in self.frames:
+                    self.frames[t] = (np.asarray(self.data[t])[self.bidx].astype(np.float32), np.asarray(self.valid[t]).astype(bool))
 
     def window(self, t: int, r: int, c: int, p: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.cache is not None:
-            i = self.lookup[t]
-            return self.cache[i, :, r : r + p, c : c + p], self.vcache[i, r : r + p, c : c + p]
+        if self.frames is not None:
+            x, v = self.frames[t]
+            return x[:, r : r + p, c : c + p], v[r : r + p, c : c + p]
         x = np.asarray(self.data[t, :, r : r + p, c : c + p])[self.bidx]
         return x, np.asarray(self.valid[t, r : r + p, c : c + p]).astype(bool)
 
@@ -98,6 +110,8 @@ class PatchData(_keras_base()):
             self.labels = s.read(1)
         times = df[self.tcols].to_numpy().ravel() if len(df) else np.array([], dtype=int)
         self.src = _Source(self.manifest, times, cache_bytes)
+        self.rows, self.cols = df["row"].to_numpy(np.int64), df["col"].to_numpy(np.int64)
+        self.times = df[self.tcols].to_numpy(np.int64) if len(df) else np.zeros((0, len(self.tcols)), np.int64)
         self.order = np.arange(len(df))
         self._reshuffle()
 
@@ -116,28 +130,24 @@ class PatchData(_keras_base()):
         self.epoch += 1
         self._reshuffle()
 
-    def _frame(self, t: int, r: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-        x, v = self.src.window(t, r, c, self.p)
-        return normalise(x, v, self.mean, self.std, self.validity_channel)
-
     def __getitem__(self, i: int):
         idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-        xs, ys, ws = [], [], []
-        for j in idx:
-            row = self.samples.iloc[int(j)]
-            r, c = int(row["row"]), int(row["col"])
-            frames = [self._frame(int(row[tc]), r, c) for tc in self.tcols]
-            x = frames[0][0] if self.kind == "cnn" else np.stack([f[0] for f in frames])
-            finite = frames[-1][1]
-            y = self.labels[r : r + self.p, c : c + self.p].astype(np.int32)
-            w = finite & ((y != 0) | self.include_nodata)
-            xs.append(x)
-            ys.append(y)
-            ws.append(w.astype(np.float32))
-        x, y, w = np.stack(xs), np.stack(ys), np.stack(ws)
+        p, nt = self.p, self.times.shape[1]
+        x = np.empty((len(idx), nt, len(self.src.bidx), p, p), np.float32)
+        v = np.empty((len(idx), nt, p, p), bool)
+        y = np.empty((len(idx), p, p), np.int32)
+        for k, j in enumerate(idx):
+            r, c = int(self.rows[j]), int(self.cols[j])
+            for f, t in enumerate(self.times[j]):
+                x[k, f], v[k, f] = self.src.window(int(t), r, c, p)
+            y[k] = self.labels[r : r + p, c : c + p]
+        z, finite = normalise(x, v, self.mean, self.std, self.validity_channel)
+        if self.kind == "cnn":
+            z = z[:, 0]
+        w = finite[:, -1] & ((y != 0) | self.include_nodata)
         if self.for_training:  # (x, y) with ignored pixels labelled losses.IGNORE
-            return x, np.where(w > 0, y, 255).astype(np.int32)
-        return x, y, w
+            return z, np.where(w, y, 255).astype(np.int32)
+        return z, y, w.astype(np.float32)
 
 
 def to_tf_dataset(data: PatchData):

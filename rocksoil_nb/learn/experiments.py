@@ -1,37 +1,244 @@
-"""The experiment matrix (07_train, ``make experiments``): variants × models × split protocols, each run
-resumable. The results table is :mod:`rocksoil_nb.analyse.results`."""
+"""The experiment matrix (07_train, ``rocksoil experiments``): variants × models × split protocols, each run
+resumable, with a plan and a measured time estimate printed before any training starts.
+
+* :func:`plan`: the runs the profile asks for, with their training samples, epochs and state;
+* :func:`estimate`: seconds per unfinished run from a short warm-up (a few training steps and one
+  prediction batch of each model on the area's own patches), so a user knows beforehand what a batch costs;
+* :func:`run`: trains them, serially or on a ``dask.distributed`` cluster (a ``LocalCluster`` of worker
+  processes, or a scheduler address shared by several machines), and records each run's wall time
+  beside the estimate (``models/<aoi>/<profile>/plan.csv``);
+* :func:`timing`: estimate against the measured wall time.
+
+The results table is :mod:`rocksoil_nb.analyse.results`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from rocksoil_nb.learn import train, tune
+from rocksoil_nb.core import io
+from rocksoil_nb.core.classes import N_CLASSES
+from rocksoil_nb.learn import losses, models, train, tune
+from rocksoil_nb.learn.baseline import PixelRF
+from rocksoil_nb.learn.datasets import PatchData
+from rocksoil_nb.learn.decision import probabilities
 from rocksoil_nb.learn.runs import METRICS, RunResult
+from rocksoil_nb.prepare.manifest import DatasetManifest
+
+PLAN_FILE = "plan.csv"
+WARMUP_STEPS = 3  # timed training steps per model in the warm-up (after one untimed step that builds the graph)
+
+
+def _kind(model: str) -> str:
+    return "seq" if models.is_sequence_model(model) else "cnn"
+
+
+def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
+    """Samples per split of one dataset, protocol and kind, with the profile's cap on train and val."""
+    m = DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol)
+    caps = {"train": cfg.profile.max_patches, "val": train.validation_cap(cfg.profile.max_patches), "test": 0}
+    return {s: (min(n, caps[s]) if caps[s] else n) for s, n in m.counts.items()}
 
 
 def plan(cfg) -> pd.DataFrame:
-    """The runs the profile asks for, and whether each is already finished."""
+    """The runs the profile asks for: variant, model, protocol, training / validation / test samples, epochs,
+    batch size, and whether the run is already finished (a finished run is reused, costing nothing)."""
     rows = []
+    hp = cfg.hyperparameters
     for v, m, p in itertools.product(cfg.profile.variants, cfg.profile.models, cfg.profile.protocols):
         d = cfg.layout.run_dir(v, m, p)
-        rows.append({"variant": v, "model": m, "protocol": p, "finished": (d / METRICS).exists(), "folder": str(d)})
+        n = _counts(cfg, v, _kind(m), p)
+        rows.append({"variant": v, "model": m, "protocol": p, "train_samples": n.get("train", 0), "val_samples": n.get("val", 0),
+                     "test_samples": n.get("test", 0), "epochs": 0 if m == "pixel_rf" else hp.epochs,
+                     "batch_size": hp.batch_size, "finished": (d / METRICS).exists(), "folder": str(d)})
     return pd.DataFrame(rows)
 
 
-def run(cfg, use_tuned: bool = False, verbose: int = 0) -> list[RunResult]:
-    """Train every planned run (resuming unfinished ones); returns their results."""
+def _warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
+    """Seconds per training batch (reading included), per prediction batch, per checkpoint, and to build."""
+    import keras
+
+    hp = cfg.hyperparameters
+    common = dict(protocol=protocol, kind=_kind(model), batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata,
+                  seed=seed, validity_channel=cfg.preprocess.validity_channel)
+    data = PatchData(cfg.layout.patches_dir(variant), split="train", max_samples=(WARMUP_STEPS + 2) * hp.batch_size,
+                     for_training=True, **common)
+    t0 = time.perf_counter()
+    x, y = data[0]
+    net = models.build(model, x.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
+    net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses.make(hp.loss, np.ones(N_CLASSES), hp.focal_gamma))
+    net.train_on_batch(x, y)
+    probabilities(net, x)
+    build = time.perf_counter() - t0
+    steps = min(WARMUP_STEPS, len(data) - 1)
+    t0 = time.perf_counter()
+    for i in range(1, steps + 1):
+        net.train_on_batch(*data[i])
+    step = (time.perf_counter() - t0) / max(steps, 1)
+    t0 = time.perf_counter()
+    probabilities(net, data[1][0])
+    pred = time.perf_counter() - t0
+    with io.atomic_path(cfg.layout.models_dir / "warmup.keras", suffix=".keras") as tmp:
+        t0 = time.perf_counter()
+        net.save(tmp)
+        save = time.perf_counter() - t0
+    (cfg.layout.models_dir / "warmup.keras").unlink(missing_ok=True)
+    return {"build": build, "step": step, "predict": pred, "save": save}
+
+
+def _warmup_rf(cfg, variant: str, protocol: str, seed: int = 0) -> dict[str, float]:
+    """Seconds per training pixel of the forest (fit on a sample, scaled linearly) and per predicted batch."""
+    data = PatchData(cfg.layout.patches_dir(variant), protocol, "train", "cnn", batch_size=32, seed=seed, max_samples=32,
+                     include_nodata=cfg.classes.include_nodata, validity_channel=cfg.preprocess.validity_channel)
+    x, y, w = data[0]
+    t0 = time.perf_counter()
+    rf = PixelRF(seed=seed).fit(x, y, w)
+    fit = (time.perf_counter() - t0) / max(int((w > 0).sum()), 1)
+    t0 = time.perf_counter()
+    rf.predict_proba(x)
+    return {"pixel": fit, "predict": time.perf_counter() - t0, "batch": len(x)}
+
+
+def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd.DataFrame:
+    """``todo`` (default :func:`plan`) with ``estimated_s`` per run, from a warm-up of each model on the first
+    unfinished variant: epochs × (training batches × step + evaluation batches × prediction + checkpoint)
+    + test prediction + build. Finished runs cost 0. Writes ``plan.csv`` beside the runs."""
+    todo = plan(cfg) if todo is None else todo.copy()
+    open_ = todo[~todo["finished"]]
+    warm: dict[tuple[str, str], dict] = {}
+    keys = sorted({(r.variant, r.model) for r in open_.itertuples()}, key=lambda k: (k[1], k[0]))
+    for v, m in tqdm(keys, desc="warm-up", unit="model", disable=not progress):
+        p = open_[(open_.variant == v) & (open_.model == m)]["protocol"].iloc[0]
+        warm[(v, m)] = _warmup_rf(cfg, v, p) if m == "pixel_rf" else _warmup_deep(cfg, v, m, p)
+    bs = cfg.hyperparameters.batch_size
+    px = cfg.hyperparameters.patch_size ** 2
+    est = []
+    for r in todo.itertuples():
+        w = warm.get((r.variant, r.model))
+        if r.finished or w is None:
+            est.append(0.0)
+        elif r.model == "pixel_rf":
+            fit_px = min(r.train_samples * px, PixelRF().max_pixels)
+            est.append(fit_px * w["pixel"] + math.ceil(r.test_samples / w["batch"]) * w["predict"])
+        else:
+            probe = min(r.train_samples, 4 * bs)
+            per_epoch = (math.ceil(r.train_samples / bs) * w["step"] + (math.ceil(r.val_samples / bs) + math.ceil(probe / bs))
+                         * w["predict"] + 2 * w["save"])
+            est.append(r.epochs * per_epoch + math.ceil(r.test_samples / bs) * w["predict"] + w["build"])
+    todo["estimated_s"] = np.round(est, 1)
+    _write_plan(cfg, todo)
+    return todo
+
+
+def _write_plan(cfg, todo: pd.DataFrame) -> Path:
+    cfg.layout.models_dir.mkdir(parents=True, exist_ok=True)
+    return io.write_csv(cfg.layout.models_dir / PLAN_FILE, todo)
+
+
+def describe(todo: pd.DataFrame) -> str:
+    """One paragraph for a user: how many runs, samples, epochs and the estimated duration."""
+    open_ = todo[~todo["finished"]]
+    total = float(todo.get("estimated_s", pd.Series(dtype=float)).sum())
+    deep = open_[open_.model != "pixel_rf"]
+    return (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
+            f"({len(deep)} deep: {int((deep.train_samples * deep.epochs).sum()):,} sample-epochs); "
+            f"estimated {total / 60:.1f} min on this machine" + (" (serial)" if total else ""))
+
+
+@dataclasses.dataclass
+class _Job:
+    """One run, as a worker process needs it (the whole configuration travels with it, paths included)."""
+
+    cfg: object
+    variant: str
+    model: str
+    protocol: str
+    hp: dict | None
+
+    def __call__(self) -> tuple[dict, float]:
+        t0 = time.perf_counter()
+        r = train.train(self.cfg, self.variant, self.model, self.protocol, hp_overrides=self.hp, verbose=0)
+        return r.to_json(), time.perf_counter() - t0
+
+
+def _isolated(job: _Job) -> tuple[dict, float]:
+    """Run ``job`` in a fresh process started by the Dask worker: each run begins from a clean TensorFlow
+    state (and returns its memory when done), and gives bit for bit the weights a serial run gives — inside a
+    long-lived Dask worker the same seeds were measured to give different weights."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(job)
+
+
+def _client(workers: int, scheduler: str | None):
+    """A client of ``scheduler``, or of a LocalCluster whose worker processes compute as this process does:
+    the same thread settings (Dask would pin NumPy/oneDNN to one thread, which changes float sums and so
+    the trained weights) and non-daemonic, so the forest may use its own worker processes."""
+    import os
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    threads = {k: os.environ.get(k, str(os.cpu_count())) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": threads, "distributed.worker.daemon": False}):
+        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
+
+
+def run(cfg, use_tuned: bool = False, todo: pd.DataFrame | None = None, workers: int = 0,
+        scheduler: str | None = None) -> list[RunResult]:
+    """Train every planned run (resuming unfinished ones) and return their results in plan order.
+
+    ``workers`` > 1 hands the runs to a ``LocalCluster`` of that many worker processes; ``scheduler``
+    (``tcp://host:8786``) to a running Dask cluster whose workers see the same project folder. Each run
+    writes only its own folder, so a rerun resumes whatever did not finish. Wall times are recorded in
+    ``plan.csv`` (``measured_s``) beside the estimate."""
     hp = tune.load_best(cfg) if use_tuned else None
     if use_tuned and hp is None:
         raise FileNotFoundError(f"{cfg.layout.best_params}: no tuned parameters; run 06_tune or set use_tuned = False")
-    out = []
-    todo = plan(cfg)
-    for _, r in tqdm(todo.iterrows(), total=len(todo), desc="runs", unit="run"):
-        out.append(train.train(cfg, r["variant"], r["model"], r["protocol"], hp_overrides=hp, verbose=verbose))
-    return out
+    todo = plan(cfg) if todo is None else todo.copy()
+    jobs = [_Job(cfg, r.variant, r.model, r.protocol, hp) for r in todo.itertuples()]
+    if workers > 1 or scheduler:
+        from dask.distributed import as_completed
+
+        with _client(workers, scheduler) as client:
+            futures = {client.submit(_isolated, job, pure=False, key=f"{cfg.name}-{cfg.profile_name}-{i}"): i for i, job in enumerate(jobs)}
+            done: dict[int, tuple[dict, float]] = {}
+            for f in tqdm(as_completed(futures), total=len(futures), desc="runs", unit="run"):
+                done[futures[f]] = f.result()
+        outcome = [done[i] for i in range(len(jobs))]
+    else:
+        outcome = [job() for job in tqdm(jobs, desc="runs", unit="run")]
+    todo["measured_s"] = [round(s, 1) if not f else 0.0 for (_, s), f in zip(outcome, todo["finished"])]
+    _write_plan(cfg, todo)
+    return [RunResult.from_json(d) for d, _ in outcome]
+
+
+def timing(cfg) -> pd.DataFrame:
+    """The recorded plan: per run, estimated and measured seconds and their ratio, with a total row."""
+    p = cfg.layout.models_dir / PLAN_FILE
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no recorded plan; run experiments.estimate and experiments.run (07_train) first")
+    df = pd.read_csv(p)
+    cols = ["variant", "model", "protocol", "train_samples", "epochs", "finished", "estimated_s", "measured_s"]
+    df = df[[c for c in cols if c in df]]
+    total = {"variant": "all runs", "model": "", "protocol": "", "train_samples": df["train_samples"].sum(),
+             "epochs": "", "finished": "", "estimated_s": df.get("estimated_s", pd.Series(dtype=float)).sum(),
+             "measured_s": df.get("measured_s", pd.Series(dtype=float)).sum()}
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    if "estimated_s" in df and "measured_s" in df:
+        df["measured / estimated"] = (df["measured_s"] / df["estimated_s"].where(df["estimated_s"] > 0)).round(2)
+    return df
 
 
 def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> list[Path]:
@@ -42,5 +249,3 @@ def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> lis
         if r.model != "pixel_rf" and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
             out.append(d)
     return out
-
-

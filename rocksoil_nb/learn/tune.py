@@ -33,6 +33,12 @@ def storage_url(cfg, storage: str | None = None) -> str:
     return f"sqlite:///{cfg.layout.optuna_db}"
 
 
+def _scale(cfg, epochs: int | None) -> dict:
+    """Epochs and samples of a tuning run: the profile's tuning settings unless ``epochs`` is given."""
+    return {"epochs": epochs or cfg.profile.tuning_epochs or None,
+            "max_samples": cfg.profile.tuning_max_patches or cfg.profile.max_patches}
+
+
 def run_study(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "spatial", n_trials: int | None = None,
               storage: str | None = None, seed: int = 0, epochs: int | None = None):
     """Run (or continue) the study until it holds ``n_trials`` finished trials; returns the study."""
@@ -66,7 +72,7 @@ def run_study(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: 
               "focal_gamma": trial.suggest_float("focal_gamma", 0.0, 3.0)}
         hp["learning_rate"] = {"cnn": hp["learning_rate"]["cnn"], "convlstm": hp["learning_rate"]["cnn"]}
         out = cfg.layout.tune_dir(name) / f"trial-{trial.number:04d}"
-        res = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
+        res = train.train(cfg, variant, model, protocol, **_scale(cfg, epochs), out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
                           extra_callbacks=[Report(trial)], evaluate_test=False)
         return res.val_macro_f1_best or 0.0
 
@@ -107,7 +113,7 @@ def thesis_sweeps(cfg, model: str = "cnn", variant: str = "thermal_only", protoc
         for v in take:
             hp = {"learning_rate": {"cnn": v, "convlstm": v}} if param == "learning_rate" else {param: v}
             out = cfg.layout.sweeps_dir / f"{model}-{param}-{v:g}"
-            r = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
+            r = train.train(cfg, variant, model, protocol, **_scale(cfg, epochs), out_dir=out, hp_overrides=hp, seed=seed, verbose=0,
                             evaluate_test=False)
             h = pd.read_csv(out / "history.csv")
             hist[(param, v)] = h
@@ -132,7 +138,7 @@ def loss_comparison(cfg, model: str = "cnn", variant: str = "thermal_only", prot
     for label, loss, weights, gamma in setups:
         out = cfg.layout.losses_dir / f"{model}-{loss}-{weights}"
         hp = {"loss": loss, "focal_gamma": gamma}
-        r = train.train(cfg, variant, model, protocol, epochs=epochs, out_dir=out, hp_overrides=hp, weights=weights, seed=seed,
+        r = train.train(cfg, variant, model, protocol, **_scale(cfg, epochs), out_dir=out, hp_overrides=hp, weights=weights, seed=seed,
                         verbose=0, evaluate_test=False)
         rows.append({"loss": label, "epochs": r.epochs_run, "best_val_macro_f1": r.val_macro_f1_best,
                      "largest class weight": float(np.max(losses.class_weights(weights, cfg.classes.weights, counts)))})
