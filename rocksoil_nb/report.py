@@ -7,14 +7,17 @@ and exits non-zero naming it.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from rocksoil_nb import config
 from rocksoil_nb.core.io import write_text
+from rocksoil_nb.viz.widgets import BATCH_ENV
 
 KERNEL = "rocksoil"
+CELL_TIMEOUT_S = 3600  # no cell of the standard profile runs this long on a 2-core laptop; a stalled one stops the run
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
 INJECTED = ("aoi", "profile", "variant", "model")
 
@@ -53,16 +56,29 @@ def to_html(nb_path: Path) -> Path:
 
 
 def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None,
-        cell_timeout: int | None = None, variant: str | None = None, model: str | None = None) -> list[Path]:
+        cell_timeout: int | None = CELL_TIMEOUT_S, variant: str | None = None, model: str | None = None) -> list[Path]:
     """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi`` into
-    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default: no limit) fails
-    the notebook. ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
-    import papermill as pm
-
+    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default one hour, None: no
+    limit) fails the notebook instead of waiting for ever. Explorer cells draw static figures (``ROCKSOIL_BATCH``).
+    ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
     root = root or config.project_root()
     cfg = config.load(aoi, profile, root=root)  # validate before running anything
     out_dir = cfg.layout.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    batch = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"  # the kernels inherit it: explorers draw static figures (no front end answers widgets)
+    try:
+        return _run_all(cfg, root, aoi, only, kernel, cell_timeout, variant, model, out_dir)
+    finally:
+        if batch is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = batch
+
+
+def _run_all(cfg, root: Path, aoi: str, only, kernel: str, cell_timeout, variant, model, out_dir: Path) -> list[Path]:
+    import papermill as pm
+
     done = []
     for nb in notebooks(root):
         if only and not any(nb.name.startswith(o) for o in only):

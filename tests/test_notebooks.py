@@ -98,11 +98,11 @@ def test_patch_datasets(report_run):
     for proto in PROTOCOLS:
         c = m.protocol("cnn", proto).counts
         assert c["train"] > c["test"] > 0 and c["val"] > 0
+        assert len(m.protocol("cnn", proto).norm.mean) == 2
     # the demo's spatial protocol is meaningful: every class of the test blocks has training pixels
     px = m.protocol("cnn", "spatial").class_pixels
     assert m.spatial.classes_missing_in_train == []
     assert all(px["train"][k] > 0 for k in range(1, 14) if px["test"][k] > 0)
-        assert len(m.protocol("cnn", proto).norm.mean) == 2
     d = datasets.PatchData(lay.patches_dir("thermal_only"), "thesis", "val", "seq", batch_size=3)
     x, y, w = d[0]
     assert x.shape == (3, 5, 16, 16, 2) and y.shape == (3, 16, 16) and np.isfinite(x).all()
@@ -141,6 +141,17 @@ def test_demo_shows_learning_under_both_protocols(report_run):
         for score in ("OA", "F1"):
             v = t[(proto, score)].to_numpy(float)
             assert v[deep].max() > v[base].max() + 0.03, (proto, score, dict(zip(names, v)))
+
+
+def test_explorers_draw_static_figures_in_the_report(report_run):
+    work, _ = report_run
+    for name, what in (("04_signatures.ipynb", "Signature explorer"), ("08_evaluate.ipynb", "Map explorer")):
+        nb = json.loads((work / "reports" / "demo" / "quick" / name).read_text())
+        cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and "explorer(aoi, profile)" in "".join(c["source"]))
+        kinds = [k for o in cell["outputs"] for k in o.get("data", {})]
+        text = json.dumps(cell["outputs"])
+        assert f"{what}: the first view" in text and kinds.count("image/png") >= 1, (name, kinds)
+        assert "application/vnd.jupyter.widget-view+json" not in kinds
 
 
 def test_plan_estimate_printed_and_recorded(report_run):

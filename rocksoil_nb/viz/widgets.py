@@ -11,6 +11,8 @@ tests call without a browser.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -210,6 +212,27 @@ class Explorer:
         return fig
 
 
+BATCH_ENV = "ROCKSOIL_BATCH"  # set by rocksoil_nb.report for the kernels it starts (papermill runs)
+
+
+def in_batch() -> bool:
+    """True in a papermill run of ``rocksoil_nb.report``: no front end will ever answer a widget there."""
+    return os.environ.get(BATCH_ENV) == "1"
+
+
+def _static(what: str, figures) -> None:
+    """Batch runs: the explorer's first view as static figures, and where the interactive one lives."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"*{what}: the first view, drawn as a static figure for this report. Open the notebook in "
+                     "JupyterLab for the interactive explorer.*"))
+    for make in figures:
+        fig = make()
+        display(fig)
+        plt.close(fig)
+
+
 def _show(out, make) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -227,6 +250,8 @@ def explorer(aoi: str = "demo", profile: str | None = None):
     import ipywidgets as w
 
     ex = Explorer(aoi, profile)
+    if in_batch():
+        return _static("Map explorer", (ex.maps_figure, ex.pixel_figure))
     cfg0 = ex.cfg
     area = w.Dropdown(options=_areas(cfg0), value=cfg0.name, description="area")
     run = w.Dropdown(options=ex.runs or ["(none)"], description="model run", layout=w.Layout(width="380px"))
@@ -323,6 +348,8 @@ def signature_explorer(aoi: str = "demo", profile: str | None = None):
         ex = SignatureExplorer(aoi, profile)
     except (FileNotFoundError, ValueError) as e:
         return w.HTML(f"<span style='color:#b45309'>Nothing to explore yet: {e}</span>")
+    if in_batch():
+        return _static("Signature explorer", (lambda: ex.figure(tuple(ex.present[:2])),))
     pick = w.SelectMultiple(options=[(f"{k} {classes.NAMES[k]}", k) for k in ex.present], value=tuple(ex.present[:2]),
                             description="classes", rows=min(8, len(ex.present)))
     band = w.ToggleButtons(options=list(BANDS), description="band")
