@@ -34,7 +34,7 @@ def test_dask_local_cluster_gives_the_serial_metrics(trained_demo):
 
     serial, fanned = _matrix(trained_demo, "serial"), _matrix(trained_demo, "dask")
     a = experiments.run(serial)
-    b = experiments.run(fanned, workers=2)
+    b = experiments.run(fanned, todo=experiments.estimate(fanned, progress=False), workers=2)
     assert [r.run for r in a] == [r.run for r in b] == ["thermal_only-cnn-spatial", "thermal_only-pixel_rf-spatial"]
     for ra, rb in zip(a, b):
         assert json.dumps(ra.test, sort_keys=True) == json.dumps(rb.test, sort_keys=True)
@@ -42,3 +42,5 @@ def test_dask_local_cluster_gives_the_serial_metrics(trained_demo):
     assert (t["measured_s"].iloc[:2] > 0).all() and t["variant"].iloc[-1] == "all runs"
     again = experiments.run(fanned, workers=2)  # finished runs are reused, not retrained
     assert [r.test for r in again] == [r.test for r in b]
+    kept = experiments.timing(fanned)  # the record of the training stays
+    assert kept["measured_s"].tolist() == t["measured_s"].tolist() and kept["estimated_s"].tolist() == t["estimated_s"].tolist()

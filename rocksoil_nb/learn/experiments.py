@@ -139,8 +139,18 @@ def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd
 
 
 def _write_plan(cfg, todo: pd.DataFrame) -> Path:
+    """Write ``plan.csv``; a run reused as finished keeps the estimate and the time recorded when it was trained."""
+    p = cfg.layout.models_dir / PLAN_FILE
+    if p.exists():
+        old = pd.read_csv(p).set_index(["variant", "model", "protocol"])
+        todo = todo.copy()
+        for col in ("estimated_s", "measured_s"):
+            if col in old:
+                prev = np.array([old[col].get((r.variant, r.model, r.protocol), np.nan) for r in todo.itertuples()], float)
+                mine = todo[col].to_numpy(float) if col in todo else np.full(len(todo), np.nan)
+                todo[col] = np.where(todo["finished"].to_numpy(bool) & np.isfinite(prev), prev, mine)
     cfg.layout.models_dir.mkdir(parents=True, exist_ok=True)
-    return io.write_csv(cfg.layout.models_dir / PLAN_FILE, todo)
+    return io.write_csv(p, todo)
 
 
 def describe(todo: pd.DataFrame) -> str:
