@@ -5,7 +5,7 @@ peak measured in the same run (training counted as 3 × forward).
 Then the **training path**: one steady-state epoch of ``train.train`` on a stored dataset (patches read
 from the cube through ``PatchData``, validation and training-probe scores, checkpoints) against
 ``model.fit`` of the same model on the same samples held in memory, at the ``standard`` profile's
-settings on the demo area (built under ``$ROCKSOIL_WORKDIR`` or ``/tmp/rocksoil-bench`` when missing).
+settings on a full area (``--aoi``, default villoslada; its data are simulated and prepared first when missing).
 Prints the ratio (in-memory epoch time ÷ train.train epoch time; target ≥ 0.85) and where the time goes.
 Usage:
     .venv/bin/python bench/models.py [--patch 64] [--t 5] [--channels 2] [--filters 16] [--skip-throughput]
@@ -15,8 +15,6 @@ Set KERAS_BACKEND=jax to measure under JAX (e.g. on a GPU machine).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
 import shutil
 import tempfile
 import time
@@ -63,10 +61,9 @@ class EpochClock(keras.callbacks.Callback):
         return float(np.diff(self.marks[1:]).mean())
 
 
-def _standard_demo():
-    """The demo area under the standard profile, prepared up to its thermal_only patches."""
-    work = Path(os.environ.get("ROCKSOIL_WORKDIR", "/tmp/rocksoil-bench"))
-    cfg = dataclasses.replace(config.load("demo", "standard"), workdir=work)
+def _standard_area(aoi: str):
+    """``aoi`` under the standard profile, prepared up to its thermal_only patches."""
+    cfg = config.load(aoi, "standard")
     if not (cfg.layout.patches_dir("thermal_only") / "manifest.json").exists():
         simulate(cfg, progress=False)
         ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
@@ -76,9 +73,9 @@ def _standard_demo():
     return cfg
 
 
-def train_path(model: str = "cnn", epochs: int = 4) -> None:
+def train_path(aoi: str = "villoslada", model: str = "cnn", epochs: int = 3) -> None:
     """Steady-state epoch of train.train (stored data) against model.fit on the same samples in memory."""
-    cfg = _standard_demo()
+    cfg = _standard_area(aoi)
     hp = cfg.hyperparameters
     out = Path(tempfile.mkdtemp(prefix="bench-train-"))
     clock = EpochClock()
@@ -99,7 +96,9 @@ def train_path(model: str = "cnn", epochs: int = 4) -> None:
     plain = EpochClock()
     net.fit(x, y, batch_size=hp.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[plain])
     fit_s = plain.steady()
-    val = PatchData(cfg.layout.patches_dir("thermal_only"), split="val", max_samples=cfg.profile.max_patches, **common)
+    val = PatchData(cfg.layout.patches_dir("thermal_only"), split="val", max_samples=train.validation_cap(cfg.profile.max_patches),
+                    **common)
+    train.evaluate(net, val, cfg.classes.include_nodata, net.loss)  # once to trace the prediction function
     t0 = time.perf_counter()
     train.evaluate(net, val, cfg.classes.include_nodata, net.loss)
     val_s = time.perf_counter() - t0
@@ -107,7 +106,7 @@ def train_path(model: str = "cnn", epochs: int = 4) -> None:
     net.save(out / "probe.keras")
     save_s = time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    print(f"\ntraining path, {model}, standard profile on the demo: {len(x)} training samples of {x.shape[1:]}, "
+    print(f"\ntraining path, {model}, standard profile on {aoi}: {len(x)} training samples of {x.shape[1:]}, "
           f"batch {hp.batch_size}")
     print(f"  model.fit, samples in memory      {fit_s:7.2f} s/epoch")
     print(f"  train.train, stored dataset       {path_s:7.2f} s/epoch   "
@@ -124,10 +123,12 @@ def main() -> None:
     ap.add_argument("--filters", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--skip-throughput", action="store_true", help="only the training-path comparison")
+    ap.add_argument("--aoi", default="villoslada", help="area whose standard-profile dataset the training path reads")
+    ap.add_argument("--path-models", nargs="*", default=["cnn", "convlstm"], help="models of the training-path comparison")
     a = ap.parse_args()
     if a.skip_throughput:
-        for name in ("cnn", "convlstm"):
-            train_path(name)
+        for name in a.path_models:
+            train_path(a.aoi, name)
         return
     peak = flops.matmul_peak_gflops()
     print(f"backend {keras.backend.backend()}; measured float32 matmul peak {peak:.1f} GFLOP/s; patch {a.patch}, T {a.t}, "
@@ -146,8 +147,8 @@ def main() -> None:
             pr = throughput(m, x, y, batch, False, a.seconds)
             print(f"{name:9s} {f:12.3f} {batch:5d} {tr:8.1f} {100 * 3 * f * tr / peak:10.1f}% {pr:9.1f} {100 * f * pr / peak:12.1f}%",
                   flush=True)
-    for name in ("cnn", "convlstm"):
-        train_path(name)
+    for name in a.path_models:
+        train_path(a.aoi, name)
 
 
 if __name__ == "__main__":

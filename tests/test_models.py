@@ -137,6 +137,7 @@ def test_training_resumes_after_an_interruption(tmp_path, trained_demo, monkeypa
                 raise KeyboardInterrupt("laptop went to sleep")
 
     monkeypatch.setattr(train, "_callbacks", lambda *a, **k: real(*a, **k) + [Stop()])
+    monkeypatch.setattr(train, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint after every epoch (default: at most once a minute)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         train.train(cfg, "thermal_only", "cnn", "spatial", epochs=4, out_dir=out, verbose=0, max_samples=64)
