@@ -17,7 +17,7 @@ from rocksoil_nb.core.io import write_text
 from rocksoil_nb.viz.widgets import BATCH_ENV
 
 KERNEL = "rocksoil"
-CELL_TIMEOUT_S = 3600  # no cell of the standard profile runs this long on a 2-core laptop; a stalled one stops the run
+CELL_TIMEOUT_S = 4 * 3600  # longer than any cell of the standard profile on a busy 2-core laptop; a stalled one stops the run
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
 INJECTED = ("aoi", "profile", "variant", "model")
 
@@ -58,7 +58,7 @@ def to_html(nb_path: Path) -> Path:
 def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None,
         cell_timeout: int | None = CELL_TIMEOUT_S, variant: str | None = None, model: str | None = None) -> list[Path]:
     """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi`` into
-    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default one hour, None: no
+    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default four hours, None: no
     limit) fails the notebook instead of waiting for ever. Explorer cells draw static figures (``ROCKSOIL_BATCH``).
     ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
     root = root or config.project_root()

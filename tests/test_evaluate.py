@@ -243,3 +243,20 @@ def test_class_zero_is_never_chosen_unless_included():
     assert list(k) == [7, 2] and conf[0] == pytest.approx(0.3) and conf[1] == pytest.approx(0.9)
     k0, conf0 = decide(p, include_nodata=True)
     assert list(k0) == [0, 2] and conf0[0] == pytest.approx(0.5)
+
+
+def test_results_leave_out_folders_of_unknown_profiles(tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from rocksoil_nb import config
+    from rocksoil_nb.analyse import results
+
+    cfg = dataclasses.replace(config.load("demo", "quick"), workdir=tmp_path)
+    for profile in ("quick", "my-copy"):
+        run = cfg.layout.models_root / "demo" / profile / "thermal_only-cnn-spatial"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text("{}")
+    with pytest.warns(UserWarning, match="my-copy"):
+        assert results.runs_with_results(cfg) == [("demo", "quick")]

@@ -45,12 +45,20 @@ def published(variant: str) -> pd.DataFrame:
 
 
 def runs_with_results(cfg) -> list[tuple[str, str]]:
-    """(area, profile) pairs with finished runs under the models folder, this area and profile first."""
+    """(area, profile) pairs with finished runs under the models folder, this area and profile first. Folders
+    named after no known area or profile (copies, experiments under other names) are left out with a warning."""
+    import warnings
+
     root = cfg.layout.models_root
+    known = config.known_profiles(cfg.root)
     found = set()
     if root.exists():
         for m in root.glob("*/*/*-*-*/metrics.json"):
-            found.add((m.parent.parent.parent.name, m.parent.parent.name))
+            area, profile = m.parent.parent.parent.name, m.parent.parent.name
+            if profile in known and (cfg.root / "parameters" / f"{area}.yaml").exists():
+                found.add((area, profile))
+            elif (area, profile) not in found:
+                warnings.warn(f"{m.parent.parent}: no parameters/{area}.yaml or profile {profile!r}; its runs are left out", stacklevel=2)
     me = (cfg.name, cfg.profile_name)
     return sorted(found | {me}, key=lambda ap: (ap != me, ap))
 

@@ -197,6 +197,12 @@ def available_areas(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (root / "parameters").glob("*.yaml") if p.stem != "profiles")
 
 
+def known_profiles(root: Path | None = None) -> list[str]:
+    """Profile names in ``parameters/profiles.yaml``."""
+    root = root or project_root()
+    return sorted(_read_yaml(root / "parameters" / "profiles.yaml"))
+
+
 def load(aoi: str, profile: str | None = None, root: Path | None = None, overrides: dict | None = None) -> AreaConfig:
     """Load ``parameters/<aoi>.yaml``, merge the profile, validate and return an :class:`AreaConfig`.
 
