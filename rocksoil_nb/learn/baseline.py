@@ -18,10 +18,13 @@ def _features(x: np.ndarray) -> np.ndarray:
     return x.reshape(n * h * w, c)
 
 
+MAX_PIXELS = 100_000  # training pixels the forest is fitted on at most (a seeded sample of the labelled, valid ones)
+
+
 class PixelRF:
     """Random forest over pixels; ``fit`` takes patches and labels with sample weights (0 = ignore)."""
 
-    def __init__(self, n_estimators: int = 100, max_pixels: int = 100_000, min_samples_leaf: int = 2, seed: int = 0, n_jobs: int = 2):
+    def __init__(self, n_estimators: int = 100, max_pixels: int = MAX_PIXELS, min_samples_leaf: int = 2, seed: int = 0, n_jobs: int = 2):
         from sklearn.ensemble import RandomForestClassifier
 
         self.max_pixels, self.seed = max_pixels, seed

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import N_CLASSES
 from rocksoil_nb.learn import losses, models, train, tune
-from rocksoil_nb.learn.baseline import PixelRF
+from rocksoil_nb.learn.baseline import MAX_PIXELS, PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import probabilities
 from rocksoil_nb.learn.runs import METRICS, RunResult
@@ -126,7 +126,7 @@ def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd
         if r.finished or w is None:
             est.append(0.0)
         elif r.model == "pixel_rf":
-            fit_px = min(r.train_samples * px, PixelRF().max_pixels)
+            fit_px = min(r.train_samples * px, MAX_PIXELS)
             est.append(fit_px * w["pixel"] + math.ceil(r.test_samples / w["batch"]) * w["predict"])
         else:
             probe = min(r.train_samples, 4 * bs)
