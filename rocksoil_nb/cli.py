@@ -1,4 +1,4 @@
-"""Console entry point ``rocksoil``: simulate, inventory, experiments, predict, report.
+"""Console entry point ``rocksoil``: simulate, import-thesis, inventory, experiments, predict, report.
 
 Each command imports its stage when it runs (not at start-up), so ``rocksoil --help`` and the light commands
 do not load TensorFlow."""
@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", default=None, help="raw output folder (default data/<aoi>/raw)")
     s.add_argument("--profile", default=None)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    it = sub.add_parser("import-thesis", help="import the thesis's published patch sets (data_thermal_<variant> folders of a clone "
+                                              "of its repository) as an area's cube, labels and scene table")
+    it.add_argument("src", help="a clone of Javif16/geo2020_Javier_Martinez, a data_thermal_<variant> folder or the development .npz")
+    it.add_argument("--area", required=True, help="the area whose grid the patches are placed on (parameters/<area>.yaml)")
+    it.add_argument("--as", dest="name", default=None, help="name of the imported area (default: <area>_thesis unless <area> "
+                                                            "is already a thesis import); its parameters file is written once")
+    it.add_argument("--quiet", action="store_true")
     inv = sub.add_parser("inventory", help="scene inventory of a folder of ECOSTRESS files, with per-layer value ranges")
     inv.add_argument("folder", help="a folder of AppEEARS ECOSTRESS GeoTIFFs (or a raw/ folder holding ecostress/)")
     inv.add_argument("--out", default=None, help="CSV to write (default: <folder>/inventory.csv)")
@@ -57,6 +64,23 @@ def main(argv: list[str] | None = None) -> int:
             state = "already complete, skipped" if res["skipped"] else "written"
             print(f"{a.aoi}: {res['thermal_passes']} ECOSTRESS passes, {res['sentinel1_dates']} Sentinel-1 and "
                   f"{res['sentinel2_dates']} Sentinel-2 dates, grid {res['grid_shape']} ({state})")
+            return 0
+        if a.cmd == "import-thesis":
+            from rocksoil_nb.prepare import thesis_import
+
+            try:
+                src = Path(a.src).resolve()
+                name = thesis_import.import_area(config.project_root(), a.area, src, a.name)
+                cfg = config.load(name)
+                res = thesis_import.run(cfg, src, progress=not a.quiet)
+            except (thesis_import.NotThesisLayout, FileNotFoundError, ValueError) as e:
+                print(f"rocksoil import-thesis: {e}", file=sys.stderr)
+                return 2
+            print(res.table().to_string(index=False))
+            print("\n".join(f"* {n}" for n in res.notes()))
+            left = sum(s["left_out"] for s in res.sets)
+            print(f"\n{name}: {'already imported, nothing written' if res.skipped else 'imported'}; {left} file(s) left out "
+                  f"(listed in {cfg.layout.raw_dir / thesis_import.FILES}); next: make report AOI={name}")
             return 0
         if a.cmd == "inventory":
             import pandas as pd

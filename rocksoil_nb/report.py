@@ -2,7 +2,12 @@
 writing executed copies and HTML into ``reports/<aoi>/``.
 
 A failing notebook keeps its executed copy (error visible) and HTML; the run stops there
-and exits non-zero naming it.
+and exits non-zero naming it. A run never waits for ever: every cell has a time limit (the profile's
+``cell_timeout_s``) and every kernel a start limit (``kernel_start_timeout_s``). A notebook that stalls
+(a cell over its limit, a kernel that does not start) is retried once, reusing what the package's own
+resume logic keeps (finished downloads, cubes, datasets, trained runs); a second stall stops the run
+with a message naming the notebook, the cell's first line and the time waited, the partially executed
+copy kept for inspection. Retries are listed in the report's index.
 """
 
 from __future__ import annotations
@@ -17,13 +22,34 @@ from rocksoil_nb.core.io import write_text
 from rocksoil_nb.viz.widgets import BATCH_ENV
 
 KERNEL = "rocksoil"
-CELL_TIMEOUT_S = 4 * 3600  # longer than any cell of the standard profile on a busy 2-core laptop; a stalled one stops the run
+RETRIES = 1  # a stalled notebook is run again once
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
 INJECTED = ("aoi", "profile", "variant", "model")
 
 
 class NotebookFailed(RuntimeError):
     """A notebook raised an error; its executed copy shows where."""
+
+
+class NotebookStalled(NotebookFailed):
+    """A notebook's cell ran past its time limit, or its kernel did not start, twice."""
+
+
+def stalled_cell(message: str, executed: Path | None = None) -> str:
+    """The first line of the cell a timeout stopped: from nbclient's message (it previews the cell), else the
+    last cell of the executed copy that has an execution count."""
+    lines = message.splitlines()
+    if "-------------------" in lines:
+        i = lines.index("-------------------")
+        if i + 1 < len(lines) and lines[i + 1].strip():
+            return lines[i + 1].strip()
+    if executed is not None and executed.exists():
+        import nbformat
+
+        cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code" and c.get("execution_count")]
+        if cells:
+            return cells[-1].source.splitlines()[0] if cells[-1].source else "(empty cell)"
+    return "(unknown cell)"
 
 
 def notebooks(root: Path) -> list[Path]:
@@ -56,19 +82,22 @@ def to_html(nb_path: Path) -> Path:
 
 
 def run(aoi: str, profile: str | None = None, only: list[str] | None = None, kernel: str = KERNEL, root: Path | None = None,
-        cell_timeout: int | None = CELL_TIMEOUT_S, variant: str | None = None, model: str | None = None) -> list[Path]:
+        cell_timeout: int | None = None, variant: str | None = None, model: str | None = None,
+        start_timeout: int | None = None) -> list[Path]:
     """Execute every notebook (or those whose name starts with one of ``only``) for ``aoi`` into
-    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default four hours, None: no
-    limit) fails the notebook instead of waiting for ever. Explorer cells draw static figures (``ROCKSOIL_BATCH``).
-    ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
+    ``reports/<aoi>/<profile>/``; a cell running longer than ``cell_timeout`` seconds (default: the profile's
+    ``cell_timeout_s``) or a kernel not started within ``start_timeout`` (the profile's ``kernel_start_timeout_s``)
+    stalls the notebook: it is retried once, then the run stops with :class:`NotebookStalled`. Explorer cells draw
+    static figures (``ROCKSOIL_BATCH``). ``variant`` and ``model`` go to the notebooks that declare them (08, 09)."""
     root = root or config.project_root()
     cfg = config.load(aoi, profile, root=root)  # validate before running anything
+    limits = (cell_timeout or cfg.profile.cell_timeout_s, start_timeout or cfg.profile.kernel_start_timeout_s)
     out_dir = cfg.layout.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     batch = os.environ.get(BATCH_ENV)
     os.environ[BATCH_ENV] = "1"  # the kernels inherit it: explorers draw static figures (no front end answers widgets)
     try:
-        return _run_all(cfg, root, aoi, only, kernel, cell_timeout, variant, model, out_dir)
+        return _run_all(cfg, root, aoi, only, kernel, limits, variant, model, out_dir)
     finally:
         if batch is None:
             os.environ.pop(BATCH_ENV, None)
@@ -76,38 +105,64 @@ def run(aoi: str, profile: str | None = None, only: list[str] | None = None, ker
             os.environ[BATCH_ENV] = batch
 
 
-def _run_all(cfg, root: Path, aoi: str, only, kernel: str, cell_timeout, variant, model, out_dir: Path) -> list[Path]:
-    import papermill as pm
-
-    done = []
+def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, int], variant, model, out_dir: Path) -> list[Path]:
+    done, retried = [], []
     for nb in notebooks(root):
         if only and not any(nb.name.startswith(o) for o in only):
             continue
         out = out_dir / nb.name
-        t0 = time.time()
-        print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ...", flush=True)
-        try:
-            params = {"aoi": aoi, "profile": cfg.profile_name, "variant": variant, "model": model}
-            declared = parameter_names(nb)
-            params = {k: v for k, v in params.items() if v is not None and k in declared}
-            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel,
-                                cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
-                                execution_timeout=cell_timeout)
-        except pm.PapermillExecutionError as e:
-            to_html(out)
-            raise NotebookFailed(f"{nb.name} failed for area {aoi!r} (cell {e.exec_count}): {e.ename}: {e.evalue}. "
-                                 f"Executed copy with the error: {out}") from None
+        params = {"aoi": aoi, "profile": cfg.profile_name, "variant": variant, "model": model}
+        declared = parameter_names(nb)
+        params = {k: v for k, v in params.items() if v is not None and k in declared}
+        for attempt in range(RETRIES + 1):
+            t0 = time.time()
+            print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ..." + (" (retry)" if attempt else ""), flush=True)
+            stall = _execute(nb, out, params, kernel, root, limits)
+            if stall is None:
+                break
+            waited = time.time() - t0
+            what = f"{nb.name} stalled for area {aoi!r}: {stall} (waited {waited:.0f} s)"
+            if attempt < RETRIES:
+                print(f"[report] {what}; running it once more (finished steps are reused)", flush=True)
+                retried.append(f"{nb.name}: {stall}")
+                continue
+            if out.exists():
+                to_html(out)
+            raise NotebookStalled(f"{what}, also on the retry. Partially executed copy: {out}")
         to_html(out)
         print(f"[report] {nb.name} done in {time.time() - t0:.0f} s -> {out}", flush=True)
         done.append(out)
-    index = write_index(cfg)
+    index = write_index(cfg, retried)
     print(f"[report] index: {index}", flush=True)
     return done
 
 
-def write_index(cfg) -> Path:
+def _execute(nb: Path, out: Path, params: dict, kernel: str, root: Path, limits: tuple[int, int]) -> str | None:
+    """Run one notebook; None when it finished, else what stalled (the cell's first line, or the kernel start).
+    An error raised by a cell is :class:`NotebookFailed` (not retried: rerunning would raise it again)."""
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
+
+    cell_timeout, start_timeout = limits
+    try:
+        pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel, cwd=str(root / "notebooks"),
+                            progress_bar=False, log_output=False, execution_timeout=cell_timeout, start_timeout=start_timeout)
+    except pm.PapermillExecutionError as e:
+        to_html(out)
+        raise NotebookFailed(f"{nb.name} failed for area {params.get('aoi')!r} (cell {e.exec_count}): {e.ename}: {e.evalue}. "
+                             f"Executed copy with the error: {out}") from None
+    except CellTimeoutError as e:
+        return f"cell '{stalled_cell(str(e), out)}' ran past the {cell_timeout} s limit"
+    except (TimeoutError, RuntimeError) as e:
+        if "kernel" not in str(e).lower() and "Kernel" not in type(e).__name__:
+            raise
+        return f"the kernel {kernel!r} did not start within {start_timeout} s ({e})"
+    return None
+
+
+def write_index(cfg, retried: list[str] | None = None) -> Path:
     """``reports/<aoi>/index.html``: links to every executed notebook's HTML, the results tables and the map
-    GeoTIFFs (with their QGIS styles), readable without Jupyter."""
+    GeoTIFFs (with their QGIS styles), readable without Jupyter; notebooks that stalled once and were rerun."""
     import html
 
 
@@ -134,12 +189,14 @@ def write_index(cfg) -> Path:
             parts.append(f"<p>… and {len(dated) - shown_dates} more in <code>maps/{html.escape(run)}/</code>; list: "
                          f"<a href='maps/{html.escape(run)}/dates.csv'>dates.csv</a></p>")
     map_html = "".join(parts) or "<p><i>no maps yet (08_evaluate writes them)</i></p>"
+    retries = ("<p><b>Retried after a stall</b> (each ran once more and finished):</p><ul>"
+               + "".join(f"<li>{html.escape(r)}</li>" for r in retried) + "</ul>") if retried else ""
     body = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>rocksoil report: {html.escape(cfg.title)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}} code{{background:#eee}}</style></head><body>
 <h1>rocksoil report: {html.escape(cfg.title)}</h1>
 <p>Area <code>{html.escape(cfg.name)}</code>, profile <code>{html.escape(cfg.profile_name)}</code>.
 Accuracy figures are given under both split protocols: <b>thesis</b> (chronological) and <b>spatial</b> (disjoint blocks).</p>
-<h2>Notebooks</h2>{links(notebooks_html, lambda p: p.stem.replace("_", " ", 1))}
+<h2>Notebooks</h2>{links(notebooks_html, lambda p: p.stem.replace("_", " ", 1))}{retries}
 <h2>Results tables</h2>{links(tables)}
 <h2>Maps</h2>{map_html}
 </body></html>"""

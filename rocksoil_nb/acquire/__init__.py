@@ -142,6 +142,16 @@ def source_tables(raw_dir) -> dict:
                         ("matching_sentinel2.csv", "Sentinel-2 NDVI matched to thermal passes (± window)")):
         if (raw / name).exists():
             out[title] = pd.read_csv(raw / name)
+    if (raw / "thesis_import.json").exists():  # written by rocksoil_nb.prepare.thesis_import
+        import json
+
+        rep = json.loads((raw / "thesis_import.json").read_text())["result"]
+        out["published sets imported (read only; source never written)"] = pd.DataFrame(rep["sets"]).drop(columns=["notes"])
+        notes = [(s["variant"], n) for s in rep["sets"] for n in s["notes"]]
+        notes += [("grid", rep["grid"]["placement"]), ("labels", rep["labels"]["note"])]
+        out["what the import found"] = pd.DataFrame(notes, columns=["set", "finding"])
+        if (raw / "thesis_import_files.csv").exists():
+            out["files left out (with the reason)"] = pd.read_csv(raw / "thesis_import_files.csv")
     if (raw / "local_import.csv").exists():
         files = pd.read_csv(raw / "local_import.csv").fillna("")
         out["local files not imported (with the reason)"] = files[files["problem"] != ""][["path", "kind", "problem"]]

@@ -33,9 +33,10 @@ class Difficulty:
     folds: int
 
 
-def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0.15):
-    """Per-pixel features of the kept passes on the reference grid: LST minus the scene median (K)
-    and emissivity, with cloudy and bad pixels set to 0 (after centring). Returns (grid, X (rows, cols, 2·n), n)."""
+def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0.15, temperature: str | None = "LST"):
+    """Per-pixel features of the kept passes on the reference grid: the ``temperature`` layer (LST, or LST_err as
+    the thesis's code read it; None: left out) minus the scene median (K) and emissivity, with cloudy and bad
+    pixels set to 0 (after centring). Returns (grid, X (rows, cols, k·n), valid share per pass)."""
 
     raw = Path(raw_dir)
     grid = ecostress.reference_grid(raw / "ecostress")
@@ -43,19 +44,21 @@ def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
     feats, valid_share = [], []
     for _, row in st[st["kept"]].iterrows():
         arr = {}
-        for lay in ("LST", "EmisWB", "QC", "cloud"):
-            if not row[f"{lay}_file"]:
+        for lay in ("LST", "EmisWB", "QC", "cloud") + ((temperature,) if temperature not in (None, "LST") else ()):
+            if not row.get(f"{lay}_file"):
                 break
             with rasterio.open(raw / "ecostress" / row[f"{lay}_file"]) as s:
                 if (s.transform, s.shape) != (grid.transform, grid.shape):
                     break
                 arr[lay] = s.read(1)
-        if len(arr) < 4:
+        if len(arr) < 4 + (temperature not in (None, "LST")):
             continue
         good = ecostress.valid_mask(arr["QC"], arr["cloud"], arr["LST"], Preprocess())
-        lst = np.where(good, arr["LST"] - np.nanmedian(np.where(good, arr["LST"], np.nan)), 0.0)
         em = np.where(good, arr["EmisWB"] - 0.96, 0.0)
-        feats += [lst, em]
+        if temperature is not None:
+            temp = arr[temperature]
+            feats.append(np.where(good, temp - np.nanmedian(np.where(good, temp, np.nan)), 0.0))
+        feats.append(em)
         valid_share.append(good.mean())
     if not feats:
         raise ValueError(f"{raw}: no kept ECOSTRESS pass on the reference grid")
@@ -84,10 +87,54 @@ def _cv(X, y, blocks, seed, trees):
     return accuracy_score(yt, yp), f1_score(yt, yp, average="macro")
 
 
+def cube_series(cube_path: str | Path, temperature: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel features of every date of a prepared cube: the temperature band (LST, or LST_err in a thesis import;
+    left out when ``temperature`` is False) minus the date's median (K) and emissivity, invalid pixels 0 after
+    centring. Returns (X (rows, cols, k·n), valid share per date)."""
+    from rocksoil_nb.prepare import cube
+
+    ds = cube.open_cube(cube_path)
+    names = cube.band_names(ds)
+    idx = cube.band_index(names, [cube.temperature_band(ds), "EmisWB"], cube_path)
+    data = ds["data"].values[:, idx]  # (time, 2, y, x)
+    valid = ds["valid"].values.astype(bool)
+    feats = []
+    for t in range(data.shape[0]):
+        temp = np.where(valid[t], data[t, 0], np.nan)
+        med = np.nanmedian(temp) if valid[t].any() else 0.0
+        feats += ([np.where(valid[t], temp - med, 0.0)] if temperature else []) + [np.where(valid[t], data[t, 1], 0.0)]
+    return np.stack(feats, axis=-1).astype(np.float32), valid.mean(axis=(1, 2))
+
+
+def measure_cube(cube_path: str | Path, label_map: np.ndarray, n_blocks: int = 3, seed: int = 0, max_pixels: int = 20000,
+                 trees: int = 60, temperature: bool = True) -> Difficulty:
+    """:func:`measure` on a prepared cube (a thesis import has no raw scenes): one clear date against the whole series,
+    labels from the area's label map, n × n spatial blocks as folds, pixels with no valid date left out."""
+    X, share = cube_series(cube_path, temperature)
+    blocks = spatial_blocks(label_map.shape, n_blocks)
+    y, b, Xf = label_map.ravel(), blocks.ravel(), X.reshape(-1, X.shape[-1])
+    idx = np.flatnonzero((y != 0) & (Xf != 0).any(axis=1))
+    if len(idx) > max_pixels:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, max_pixels, replace=False))
+    y, b, Xf = y[idx], b[idx], Xf[idx]
+    return _scores(Xf, y, b, share, seed, trees, n_blocks)
+
+
+def _scores(Xf: np.ndarray, y: np.ndarray, b: np.ndarray, share: np.ndarray, seed: int, trees: int, n_blocks: int) -> Difficulty:
+    """The forest on the clearest date's features and on all of them, with the majority guess, as a :class:`Difficulty`."""
+    k = Xf.shape[1] // len(share)  # features per date
+    best = int(np.argmax(share))
+    s_oa, s_f1 = _cv(Xf[:, k * best : k * best + k], y, b, seed, trees)
+    f_oa, f_f1 = _cv(Xf, y, b, seed, trees)
+    maj = np.bincount(y).max() / len(y)
+    return Difficulty(len(share), round(s_oa, 3), round(s_f1, 3), round(f_oa, 3), round(f_f1, 3), round(float(maj), 3), n_blocks**2)
+
+
 def measure(raw_dir: str | Path, vector: str | Path | None = None, class_field: str = "class_code", n_blocks: int = 3,
-            seed: int = 0, max_pixels: int = 20000, trees: int = 60) -> Difficulty:
-    """Score the per-pixel forest on one clear date and on the whole series (map labels, class 0 left out)."""
-    grid, X, share = kept_series(raw_dir)
+            seed: int = 0, max_pixels: int = 20000, trees: int = 60, temperature: str | None = "LST") -> Difficulty:
+    """Score the per-pixel forest on one clear date and on the whole series (map labels, class 0 left out);
+    ``temperature``: LST, LST_err (what the thesis's code read as LST) or None (emissivity only)."""
+    grid, X, share = kept_series(raw_dir, temperature=temperature)
     vec = vector or labels.find_geology_vector(raw_dir)
     lab = labels.make_labels(vec, grid, class_field=class_field).labels
     blocks = spatial_blocks(grid.shape, n_blocks)
@@ -97,8 +144,4 @@ def measure(raw_dir: str | Path, vector: str | Path | None = None, class_field: 
     if len(idx) > max_pixels:
         idx = np.sort(np.random.default_rng(seed).choice(idx, max_pixels, replace=False))
     y, b, Xf = y[idx], b[idx], Xf[idx]
-    best = int(np.argmax(share))
-    s_oa, s_f1 = _cv(Xf[:, 2 * best : 2 * best + 2], y, b, seed, trees)
-    f_oa, f_f1 = _cv(Xf, y, b, seed, trees)
-    maj = np.bincount(y).max() / len(y)
-    return Difficulty(len(share), round(s_oa, 3), round(s_f1, 3), round(f_oa, 3), round(f_f1, 3), round(float(maj), 3), n_blocks**2)
+    return _scores(Xf, y, b, share, seed, trees, n_blocks)

@@ -12,7 +12,6 @@ from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
 from rocksoil_nb.learn.runs import METRICS, RunResult
-from rocksoil_nb.prepare.cube import open_cube
 from rocksoil_nb.prepare.steps import load_labels
 
 
@@ -43,13 +42,11 @@ def per_class_table(cfg, variant: str, model: str) -> pd.DataFrame:
     return df[support > 0].round(3)
 
 
-def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[pd.Timestamp]:
-    """UTC times of the thesis protocol's test dates of a variant (the latest 15 % of its dates)."""
+def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
+    """Cube time indices of the thesis protocol's test dates of a variant (the latest 15 % of its dates)."""
     df = pd.read_csv(cfg.layout.patches_dir(variant) / f"samples_{kind}.csv")
     col = "t" if kind == "cnn" else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()][-1]
-    t = sorted(df.loc[df["split_thesis"] == "test", col].unique())
-    times = pd.DatetimeIndex(open_cube(cfg.layout.cube)["time"].values)
-    return [times[int(i)] for i in t]
+    return sorted(int(i) for i in df.loc[df["split_thesis"] == "test", col].unique())
 
 
 def map_run(cfg, results: pd.DataFrame, variant: str = "thermal_only", protocol: str = "spatial", model: str = "best") -> str:
@@ -74,7 +71,7 @@ def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | N
     net, spec = load_run(cfg.layout.run_dir(variant, model, protocol))
     which = which or cfg.profile.map_dates
     test = thesis_test_dates(cfg, variant, spec.kind) if which == "test" else None
-    return reconstruct.reconstruct(net, cfg.layout.cube, spec, cfg.layout.maps_dir(variant, model, protocol), which=which,
+    return reconstruct.reconstruct(net, cfg.layout.cube_for(variant), spec, cfg.layout.maps_dir(variant, model, protocol), which=which,
                                    test_dates=test, progress=progress)
 
 

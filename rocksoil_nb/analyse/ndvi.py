@@ -173,6 +173,19 @@ class NdviResult:
     by_class: pd.DataFrame
     findings: pd.DataFrame
     maps_dir: Path
+    note: str = ""  # why there is nothing to analyse (no NDVI in the area's data), else empty
+
+    @property
+    def available(self) -> bool:
+        return not self.note
+
+    def first_pair(self) -> str:
+        """The first pooled pixel pair in words (or why there is none)."""
+        p = self.pairs
+        if not self.available:
+            return self.note
+        return (f"first pair: NDVI {p.ndvi[0]:.3f}, confidence {p.confidence[0]:.3f}, correct {bool(p.correct[0])}, block {p.block[0]}; "
+                f"{len(p.ndvi):,} pairs over {p.dates} dates")
 
     def to_json(self) -> dict:
         """The figures worth keeping (JSON-friendly): statistics, the findings row and the per-class table."""
@@ -180,7 +193,9 @@ class NdviResult:
                 "by_class": self.by_class.to_dict(orient="records"), "maps_dir": str(self.maps_dir)}
 
     def summary(self) -> str:
-        """One line: r with its Fisher and block-bootstrap intervals."""
+        """One line: r with its Fisher and block-bootstrap intervals (or why there is no analysis)."""
+        if not self.available:
+            return self.note
         s = self.stats
         return (f"r = {s['r']:.3f}; Fisher 95 % {s['fisher_lo']:.3f} … {s['fisher_hi']:.3f} (n = {s['n']:,} pixels); "
                 f"block bootstrap 95 % {s['block_lo']:.3f} … {s['block_hi']:.3f} ({s['blocks']} blocks)")
@@ -191,9 +206,17 @@ def analyse(cfg, variant: str = "thermal_only", model: str = "convlstm", protoco
     """The whole analysis for one run of an area: maps (08's, or made now), pairs, r with intervals, the
     per-NDVI-class table and the findings row (saved under ``reports/<aoi>/<profile>/tables/``)."""
     maps_dir = cfg.layout.maps_dir(variant, model, protocol)
+    if not bool(open_cube(cfg.layout.cube_for(variant))["has_ndvi"].values.any()):
+        note = (f"No Sentinel-2 NDVI in {cfg.name}'s data (source {cfg.source!r}"
+                + ("; the thesis's published thermal sets carry no optical bands" if cfg.source == "thesis_patches" else "")
+                + "): the confidence-against-vegetation analysis needs NDVI matched to the thermal passes.")
+        empty = np.array([])
+        nan = np.full(load_labels(cfg).shape, np.nan)
+        return NdviResult(Pairs(empty, empty, empty.astype(bool), empty.astype(bool), empty.astype(int), 0, nan, nan),
+                          {"n": 0}, pd.DataFrame(), pd.DataFrame(), maps_dir, note)
     if not (maps_dir / "dates.csv").exists():
         evaluation.reconstruct_run(cfg, variant, model, protocol, progress=progress)
-    p = pairs(cfg.layout.cube, maps_dir, load_labels(cfg), block_px=cfg.hyperparameters.patch_size,
+    p = pairs(cfg.layout.cube_for(variant), maps_dir, load_labels(cfg), block_px=cfg.hyperparameters.patch_size,
               include_nodata=cfg.classes.include_nodata)
     stats = pearson(p.ndvi, p.confidence, p.block, seed=0)
     table = by_ndvi_class(p)

@@ -26,7 +26,9 @@ from rocksoil_nb.prepare.manifest import DatasetManifest
 MODEL_NAMES = {"cnn": "CNN", "convlstm": "ConvLSTM", "tae": "U-TAE", "pixel_rf": "per-pixel RF"}
 GREEN, YELLOW, RED = "#b7e1a1", "#fbe38e", "#f4a6a6"
 COLUMNS = ["area", "profile", "variant", "protocol", "model", "epochs", "oa", "f1", "miou", "weighted_f1", "test_samples",
-           "majority_class"]
+           "majority_class", "thesis_area"]
+#: column titles of the protocols in the tables; ``thesis_files`` exists for thesis imports only
+PROTOCOL_TITLES = {"thesis": "thesis protocol", "spatial": "spatial protocol", "thesis_files": "thesis's file-name split"}
 
 
 def thesis_results() -> pd.DataFrame:
@@ -90,38 +92,42 @@ def gather(cfg, all_areas: bool = True) -> pd.DataFrame:
     for area, profile in pairs:
         acfg = cfg if (area, profile) == (cfg.name, cfg.profile_name) else config.load(area, profile, root=cfg.root)
         res = run_results(acfg)
+        ta = acfg.thesis_area or area
         for r in res:
             rows.append({"area": area, "profile": profile, "variant": r.variant, "protocol": r.protocol, "model": r.model,
                          "epochs": r.epochs_run, "oa": r.score("oa"), "f1": r.score("macro_f1"), "miou": r.score("miou"),
-                         "weighted_f1": r.score("weighted_f1"), "test_samples": r.test_samples})
+                         "weighted_f1": r.score("weighted_f1"), "test_samples": r.test_samples, "thesis_area": ta})
         for v, p in sorted({(r.variant, r.protocol) for r in res}):
             try:
                 m = majority_scores(acfg, v, p)
             except (FileNotFoundError, KeyError):
                 continue
             rows.append({"area": area, "profile": profile, "variant": v, "protocol": p, "model": "majority", "epochs": 0,
-                         "oa": m["oa"], "f1": m["macro_f1"], "miou": m["miou"], "majority_class": m["class"]})
+                         "oa": m["oa"], "f1": m["macro_f1"], "miou": m["miou"], "majority_class": m["class"], "thesis_area": ta})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
     """Thesis-style table for one variant: rows area × profile × model (majority class and per-pixel RF first),
-    columns OA and F1 under each protocol, the thesis-minus-spatial gap, and the thesis's published numbers."""
+    columns OA and F1 under each protocol (and the thesis's own file-name split where an area is a thesis import),
+    the thesis-minus-spatial gap, and the thesis's published numbers (for a thesis import: of the area it comes from)."""
     r = results[results["variant"] == variant]
     if r.empty:
         return pd.DataFrame()
     keys = ["area", "profile", "model"]
     wide = r.pivot_table(index=keys, columns="protocol", values=["oa", "f1"], aggfunc="first")
     out = pd.DataFrame(index=wide.index)
-    for proto in ("thesis", "spatial"):
+    protos = ["thesis", "spatial"] + (["thesis_files"] if (r["protocol"] == "thesis_files").any() else [])
+    for proto in protos:
         for m in ("oa", "f1"):
-            out[(f"{proto} protocol", m.upper() if m == "oa" else "F1")] = wide[(m, proto)] if (m, proto) in wide else np.nan
+            out[(PROTOCOL_TITLES[proto], m.upper() if m == "oa" else "F1")] = wide[(m, proto)] if (m, proto) in wide else np.nan
     out[("gap thesis − spatial", "OA")] = out[("thesis protocol", "OA")] - out[("spatial protocol", "OA")]
     out[("gap thesis − spatial", "F1")] = out[("thesis protocol", "F1")] - out[("spatial protocol", "F1")]
     pub = published(variant)
     idx = list(out.index)
-    out[("thesis published (its data)", "OA")] = [pub["accuracy"].get((a, m), np.nan) for a, _, m in idx]
-    out[("thesis published (its data)", "F1")] = [pub["f1"].get((a, m), np.nan) for a, _, m in idx]
+    ta = r.groupby("area")["thesis_area"].first().to_dict() if "thesis_area" in r else {}
+    out[("thesis published (its data)", "OA")] = [pub["accuracy"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
+    out[("thesis published (its data)", "F1")] = [pub["f1"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     maj = r[r["model"] == "majority"].groupby(["area", "profile"])["majority_class"].first()
     order = {"majority": 0, "pixel_rf": 1, "cnn": 2, "convlstm": 3, "tae": 4}
@@ -166,7 +172,8 @@ def write_tables(cfg, results: pd.DataFrame) -> list[Path]:
 
 
 def protocol_gap(results: pd.DataFrame, area: str, profile: str | None = None) -> pd.DataFrame:
-    """Per (variant, model): OA and F1 under both protocols and how much the thesis protocol overstates."""
+    """Per (variant, model): OA and F1 under both protocols and how much the thesis protocol overstates; for a
+    thesis import also under the thesis's own file-name split."""
     r = results[(results["area"] == area) & ((results["profile"] == profile) if profile else True)]
     w = r.pivot_table(index=["variant", "model"], columns="protocol", values=["oa", "f1"], aggfunc="first")
     if ("oa", "thesis") not in w or ("oa", "spatial") not in w:
@@ -175,6 +182,9 @@ def protocol_gap(results: pd.DataFrame, area: str, profile: str | None = None) -
                         "F1 thesis": w[("f1", "thesis")], "F1 spatial": w[("f1", "spatial")]})
     out["OA gap"] = out["OA thesis"] - out["OA spatial"]
     out["F1 gap"] = out["F1 thesis"] - out["F1 spatial"]
+    if ("oa", "thesis_files") in w:
+        out["OA file split"], out["F1 file split"] = w[("oa", "thesis_files")], w[("f1", "thesis_files")]
+        out["OA gap file split − spatial"] = out["OA file split"] - out["OA spatial"]
     return out.round(3)
 
 

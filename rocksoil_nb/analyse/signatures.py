@@ -12,13 +12,20 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import classes
+from rocksoil_nb.prepare import cube
 
 
-def class_series(cube_ds, labels: np.ndarray, band: str = "LST", min_pixels: int = 20) -> pd.DataFrame:
-    """Long table: time_utc, code, class, median, q25, q75, pixels, daynight, season (values in the band's units)."""
+def class_series(cube_ds, labels: np.ndarray, band: str | None = None, min_pixels: int = 20) -> pd.DataFrame:
+    """Long table: time_utc, date_idx, code, class, median, q25, q75, pixels, daynight, season, band (values in the
+    band's units). ``band`` None or ``LST``: the cube's temperature band (LST_err in a thesis import, which holds no
+    LST). Where the cube does not know a pass's date, day/night or season they are NaT / ``unknown``."""
+    band = cube.temperature_band(cube_ds) if band in (None, "LST") else band
     data = cube_ds["data"].sel(band=band).values
     valid = cube_ds["valid"].values.astype(bool)
     times = pd.to_datetime(cube_ds["time"].values).tz_localize("UTC")
+    known = cube.flags_known(cube_ds)
+    day_of = {True: "day", False: "night"} if "is_day" in known else {True: "unknown", False: "unknown"}
+    season_of = {True: "summer", False: "winter"} if "is_summer" in known else {True: "unknown", False: "unknown"}
     is_day, is_summer = cube_ds["is_day"].values, cube_ds["is_summer"].values
     rows = []
     for k in np.unique(labels):
@@ -31,9 +38,9 @@ def class_series(cube_ds, labels: np.ndarray, band: str = "LST", min_pixels: int
             if v.size < min_pixels:
                 continue
             q25, med, q75 = np.percentile(v, [25, 50, 75])
-            rows.append({"time_utc": times[i], "code": int(k), "class": classes.NAMES[int(k)], "median": med, "q25": q25,
-                         "q75": q75, "pixels": int(v.size), "daynight": "day" if is_day[i] else "night",
-                         "season": "summer" if is_summer[i] else "winter"})
+            rows.append({"time_utc": times[i], "date_idx": i, "code": int(k), "class": classes.NAMES[int(k)], "median": med,
+                         "q25": q25, "q75": q75, "pixels": int(v.size), "daynight": day_of[bool(is_day[i])],
+                         "season": season_of[bool(is_summer[i])], "band": band})
     return pd.DataFrame(rows)
 
 
@@ -79,7 +86,20 @@ def sand_vs_clay(amp: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def class_values(cube_ds, labels: np.ndarray, code: int, t: int, band: str = "LST") -> np.ndarray:
-    """The values behind one point of a signature: the valid, finite pixels of class ``code`` at cube date ``t``."""
+def class_values(cube_ds, labels: np.ndarray, code: int, t: int, band: str | None = None) -> np.ndarray:
+    """The values behind one point of a signature: the valid, finite pixels of class ``code`` at cube date ``t``
+    (``band`` None: the temperature band)."""
+    band = cube.temperature_band(cube_ds) if band in (None, "LST") else band
     v = cube_ds["data"].sel(band=band)[t].values[(labels == code) & cube_ds["valid"][t].values.astype(bool)]
     return v[np.isfinite(v)]
+
+
+def describe_point(cube_ds, labels: np.ndarray, series: pd.DataFrame, i: int = 0) -> str:
+    """One point of a signature in words: class, pass (UTC time or date index), pixels, median and quartiles."""
+    r = series.iloc[i]
+    t = int(r["date_idx"])
+    v = class_values(cube_ds, labels, int(r["code"]), t, r["band"])
+    when = f"{r['time_utc']:%Y-%m-%d %H:%M} UTC" if not pd.isna(r["time_utc"]) else f"date_idx {t}, date not published"
+    q25, med, q75 = np.percentile(v, [25, 50, 75])
+    return (f"{r['class']}, pass {t} ({when}): {v.size} valid pixels, {r['band']} median {med:.2f} K, "
+            f"interquartile range {q25:.2f}-{q75:.2f} K")

@@ -83,6 +83,12 @@ class Layout:
         """The aligned per-date cube (03_preprocess)."""
         return self.interim_dir / "cube.zarr"
 
+    def cube_for(self, variant: str) -> Path:
+        """The cube a variant's dataset is cut from: ``cube_<variant>.zarr`` where a thesis import wrote one for
+        that variant (its own published set), else the area's cube."""
+        own = self.interim_dir / f"cube_{variant}.zarr"
+        return own if own.exists() else self.cube
+
     @property
     def patches_root(self) -> Path:
         return self.data_dir / "patches" / self.patch_key

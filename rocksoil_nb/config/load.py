@@ -162,6 +162,8 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
         raise ParameterError(f"{src}: key 'preprocess.min_lst_accuracy' must be 0-3")
     if cfg.source == "local" and not acq.local_folder:
         raise ParameterError(f"{src}: key 'acquisition.local_folder' is required when source is 'local'")
+    if cfg.source == "thesis_patches" and not acq.thesis_patches:
+        raise ParameterError(f"{src}: key 'acquisition.thesis_patches' is required when source is 'thesis_patches'")
     if cfg.simulator is not None:
         g = cfg.simulator.geology
         for i, row in enumerate(g.column):

@@ -19,11 +19,11 @@ from rocksoil_nb.config.layout import Layout
 from rocksoil_nb.config.simulator import Simulator
 from rocksoil_nb.core.sentinel import NDVI_WINDOW_DAYS, SAR_WINDOW_DAYS
 
-SourceName = Literal["simulated", "appeears+gee", "local"]
+SourceName = Literal["simulated", "appeears+gee", "local", "thesis_patches"]
 LossName = Literal["cross_entropy", "weighted_cross_entropy", "weighted_focal"]
 ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf"]
 VariantName = Literal["thermal_only", "thermal_sar", "sar_thermal_only", "day", "night", "winter", "summer"]
-ProtocolName = Literal["thesis", "spatial"]
+ProtocolName = Literal["thesis", "spatial", "thesis_files"]
 SweepParam = Literal["learning_rate", "l2", "batch_size", "base_filters"]
 
 
@@ -97,6 +97,9 @@ class Acquisition:
     geology_vector: str = ""  # your digitised geology map (GeoPackage/shapefile); relative paths from the project root
     local_folder: str = ""  # for source: local, the folder holding an AppEEARS bundle (+ optional SAR/NDVI, geology)
     local_mode: Literal["link", "copy"] = "link"  # link (symbolic links) | copy
+    # for source: thesis_patches, the thesis's published sets: a clone of its repository, a data_thermal_<variant>
+    # folder or the development .npz; relative paths from the project root (read only, never written)
+    thesis_patches: str = ""
 
 
 @dataclass
@@ -131,6 +134,8 @@ class Profile:
 
     description: str = ""
     budget_minutes: float = 0.0  # stated wall-time budget of `make report` for one area on a 2-core laptop (0 = none stated)
+    cell_timeout_s: int = 4 * 3600  # `make report`: a notebook cell running longer is taken as stalled (generous: training cells)
+    kernel_start_timeout_s: int = 120  # `make report`: a kernel that does not answer within this is taken as failed to start
     max_patches: int = 0  # training (and validation) samples per run, drawn once with the run's seed; 0 = no limit
     tuning_trials: int = 20
     tuning_epochs: int = 0  # epochs per tuning trial, sweep and loss-comparison run; 0 = the profile's epochs
@@ -162,6 +167,7 @@ class AreaConfig:
     patches: Patches = field(default_factory=Patches)
     default_profile: str = "standard"
     geology_class_field: str = "class_code"
+    thesis_area: str = ""  # the thesis area whose published numbers apply (default: this area's name)
     profile_name: str = ""
     profile: Profile = field(default_factory=Profile)
     # filled by load(): the project root and the working folder for data/, models/, reports/

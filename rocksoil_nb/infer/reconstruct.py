@@ -24,7 +24,7 @@ from rocksoil_nb.learn.datasets import normalise
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
-from rocksoil_nb.prepare.cube import ALL_BANDS, grid_of, open_cube, pass_flags
+from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags
 
 N = classes.N_CLASSES
 
@@ -121,10 +121,7 @@ class CubeReader:
         self.flags = pass_flags(self.ds)
         grp = zarr.open_group(str(cube_path), mode="r")
         self.data, self.valid = grp["data"], grp["valid"]
-        missing = [b for b in spec.bands if b not in ALL_BANDS]
-        if missing:
-            raise ValueError(f"{cube_path}: the model needs bands {missing} that no cube holds")
-        self.bidx = [ALL_BANDS.index(b) for b in spec.bands]
+        self.bidx = band_index(band_names(self.ds), spec.bands, cube_path)
         self.mean = np.asarray(spec.mean, np.float32)[:, None, None]
         self.std = np.asarray(spec.std, np.float32)[:, None, None]
         self.vc = bool(spec.validity_channel)
@@ -173,6 +170,11 @@ class Reconstruction:
     files: list[Path] = field(default_factory=list)
 
 
+def date_stamp(time_utc, index: int) -> str:
+    """A map file's date part: the UTC time ``YYYYmmddTHHMMSS``, or ``date<index>`` where the cube has no dates."""
+    return f"date{index:03d}" if pd.isna(time_utc) else pd.Timestamp(time_utc).strftime("%Y%m%dT%H%M%S")
+
+
 def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dates: list | None = None) -> list[list[int]]:
     """Frame lists of the dates to map: every date of the model's variant (``all``), or only the thesis
     protocol's test dates (``test``); sequence models need T earlier dates, so the first T-1 are skipped."""
@@ -181,9 +183,9 @@ def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dat
         vt = all_vt
     elif which == "test":
         if not test_dates:
-            raise ValueError("which='test' needs the thesis protocol's test dates")
-        wanted = {pd.Timestamp(d).tz_localize(None) if pd.Timestamp(d).tzinfo else pd.Timestamp(d) for d in test_dates}
-        vt = np.array([t for t in all_vt if reader.times[t] in wanted], dtype=int)
+            raise ValueError("which='test' needs the thesis protocol's test dates (cube time indices)")
+        wanted = {int(t) for t in test_dates}
+        vt = np.array([t for t in all_vt if int(t) in wanted], dtype=int)
     else:
         raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
     out = []
@@ -218,11 +220,12 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
         np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
         cons.count += dm.valid
         codes, conf = dm.codes, dm.confidence
-        stamp = dm.time_utc.strftime("%Y%m%dT%H%M%S")
+        stamp = date_stamp(dm.time_utc, dm.time_index)
         rec = {"time_utc": dm.time_utc, "time_index": dm.time_index, "valid_share": float(dm.valid.mean()),
                "mean_confidence": float(np.nanmean(conf)) if dm.valid.any() else np.nan, **seam_score(codes, pos, size)}
         if write_dates:
-            t_tags = {**tags, "time_utc": dm.time_utc.isoformat() + "Z", "frames_utc": ",".join(str(reader.times[t]) for t in fr)}
+            t_tags = {**tags, "time_utc": dm.time_utc.isoformat() + "Z" if not pd.isna(dm.time_utc) else "unknown",
+                      "cube_time_index": str(dm.time_index), "frames_utc": ",".join(str(reader.times[t]) for t in fr)}
             files += [maps.write_class_map(out / f"{stamp}_classes.tif", codes, reader.grid, t_tags),
                       maps.write_confidence_map(out / f"{stamp}_confidence.tif", conf, reader.grid, t_tags)]
             rec["classes_file"], rec["confidence_file"] = files[-2].name, files[-1].name

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rocksoil_nb.prepare.cube import ALL_BANDS
+from rocksoil_nb.prepare.cube import band_index, band_names
 from rocksoil_nb.prepare.manifest import DatasetManifest
-from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS
+from rocksoil_nb.prepare.splits import ALL_PROTOCOLS, SPLITS
 
 
 def normalise(x: np.ndarray, valid: np.ndarray, mean: np.ndarray, std: np.ndarray, validity_channel: bool = False
@@ -54,7 +54,7 @@ class _Source:
 
         grp = zarr.open_group(manifest.cube, mode="r")
         self.data, self.valid = grp["data"], grp["valid"]
-        self.bidx = [ALL_BANDS.index(b) for b in manifest.bands]
+        self.bidx = band_index(band_names(grp), manifest.bands, manifest.cube)
         self.frames = None
         ts = [int(t) for t in np.unique(times)]
         need = len(ts) * (len(self.bidx) * 4 + 1) * self.data.shape[2] * self.data.shape[3]
@@ -85,8 +85,8 @@ class PatchData(_keras_base()):
                  batch_size: int = 8, shuffle: bool | None = None, seed: int = 0, validity_channel: bool = False,
                  include_nodata: bool = False, cache_bytes: float = 2e9, max_samples: int = 0, for_training: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if protocol not in PROTOCOLS or split not in SPLITS or kind not in ("cnn", "seq"):
-            raise ValueError(f"protocol must be {PROTOCOLS}, split {SPLITS}, kind cnn|seq; got {protocol}, {split}, {kind}")
+        if protocol not in ALL_PROTOCOLS or split not in SPLITS or kind not in ("cnn", "seq"):
+            raise ValueError(f"protocol must be {ALL_PROTOCOLS}, split {SPLITS}, kind cnn|seq; got {protocol}, {split}, {kind}")
         self.dir = Path(dataset_dir)
         self.manifest = DatasetManifest.read(self.dir)
         info = self.manifest.kinds[kind]

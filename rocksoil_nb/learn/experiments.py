@@ -15,7 +15,6 @@ The results table is :mod:`rocksoil_nb.analyse.results`.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from rocksoil_nb.learn.baseline import MAX_PIXELS, PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import probabilities
 from rocksoil_nb.learn.runs import METRICS, RunResult
+from rocksoil_nb.prepare import steps
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
 PLAN_FILE = "plan.csv"
@@ -48,12 +48,25 @@ def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
     return {s: (min(n, caps[s]) if caps[s] else n) for s, n in m.counts.items()}
 
 
+def matrix(cfg) -> list[tuple[str, str, str]]:
+    """(variant, model, protocol) of every run: the profile's variants that the area's data gives, its models, its
+    protocols, and the thesis's own file-name split (``thesis_files``) where the dataset has it (thesis imports)."""
+    out = []
+    for v in steps.available_variants(cfg, cfg.profile.variants):
+        protos = list(cfg.profile.protocols)
+        m = DatasetManifest.read(cfg.layout.patches_dir(v))
+        if "thesis_files" not in protos and "thesis_files" in m.kinds["cnn"].protocols:
+            protos.append("thesis_files")
+        out += [(v, model, p) for model in cfg.profile.models for p in protos]
+    return out
+
+
 def plan(cfg) -> pd.DataFrame:
     """The runs the profile asks for: variant, model, protocol, training / validation / test samples, epochs,
     batch size, and whether the run is already finished (a finished run is reused, costing nothing)."""
     rows = []
     hp = cfg.hyperparameters
-    for v, m, p in itertools.product(cfg.profile.variants, cfg.profile.models, cfg.profile.protocols):
+    for v, m, p in matrix(cfg):
         d = cfg.layout.run_dir(v, m, p)
         n = _counts(cfg, v, _kind(m), p)
         rows.append({"variant": v, "model": m, "protocol": p, "train_samples": n.get("train", 0), "val_samples": n.get("val", 0),

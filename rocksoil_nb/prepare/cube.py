@@ -26,6 +26,8 @@ from rocksoil_nb.core.sentinel import match_sentinel, sentinel_files
 THERMAL_BANDS = ("LST", "EmisWB")
 SAR_BANDS = ("VV", "VH")
 ALL_BANDS = THERMAL_BANDS + SAR_BANDS + ("NDVI",)
+#: what a cube's first band may hold: LST (K), or LST_err (K) in a thesis import, where the thesis's "LST" slot held it
+TEMPERATURE_BANDS = ("LST", "LST_err")
 
 
 class AlignmentError(ValueError):
@@ -196,6 +198,40 @@ def read_labels(path: str | Path, ref: Grid) -> np.ndarray:
             raise ValueError(f"{path}: labels are not on the thermal reference grid ({s.crs}, {s.shape}, {tuple(s.transform)[:6]} "
                              f"vs {ref.crs}, {ref.shape}, {tuple(ref.transform)[:6]}); rerun 02_labels")
         return s.read(1)
+
+
+def band_names(ds_or_group) -> list[str]:
+    """The band names of a cube (an xarray Dataset or its Zarr group), in order."""
+    return [str(b) for b in np.asarray(ds_or_group["band"][:] if not hasattr(ds_or_group, "sizes") else ds_or_group["band"].values)]
+
+
+def band_index(cube_bands: list[str], wanted: list[str], where: str | Path = "cube") -> list[int]:
+    """Positions of ``wanted`` bands in a cube's band list; a clear error naming ``where`` when one is missing."""
+    missing = [b for b in wanted if b not in cube_bands]
+    if missing:
+        raise ValueError(f"{where}: needs bands {missing}; the cube holds {cube_bands}")
+    return [cube_bands.index(b) for b in wanted]
+
+
+def resolve_bands(cube_bands: list[str], wanted: tuple[str, ...] | list[str]) -> list[str]:
+    """A variant's band names on this cube: ``LST`` is the cube's temperature slot (``LST_err`` in a thesis import)."""
+    temp = next((b for b in TEMPERATURE_BANDS if b in cube_bands), "LST")
+    return [temp if b == "LST" else b for b in wanted]
+
+
+def temperature_band(ds) -> str:
+    """The cube's temperature band: LST, or LST_err where that is what the data holds (a thesis import)."""
+    return resolve_bands(band_names(ds), ["LST"])[0]
+
+
+def dates_known(ds) -> bool:
+    """Whether the cube's passes have dates (a thesis import has only their order, ``date_idx``)."""
+    return bool(ds.attrs.get("dates_known", True))
+
+
+def flags_known(ds) -> set[str]:
+    """The pass flags (is_day, is_summer, has_sar, has_ndvi) that are facts of this cube, not placeholders."""
+    return set(ds.attrs.get("flags_known", ["is_day", "is_summer", "has_sar", "has_ndvi"]))
 
 
 def pass_flags(ds) -> pd.DataFrame:

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import classes, io
-from rocksoil_nb.prepare.cube import ALL_BANDS, THERMAL_BANDS, open_cube, pass_flags
+from rocksoil_nb.prepare.cube import THERMAL_BANDS, band_index, band_names, flags_known, open_cube, pass_flags, resolve_bands
 from rocksoil_nb.prepare.manifest import DatasetManifest, KindInfo, NormStats, ProtocolInfo, SpatialInfo
-from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS, assign_split, make_spatial_split, thesis_split
+from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS, assign_split, file_split, make_spatial_split, thesis_split
 
 VARIANTS: dict[str, dict] = {
     "thermal_only": {"bands": THERMAL_BANDS, "when": None},
@@ -53,11 +53,16 @@ def positions(shape: tuple[int, int], size: int, overlap: float) -> list[tuple[i
     return [(r, c) for r in axis(rows) for c in axis(cols)]
 
 
-def variant_times(coords: pd.DataFrame, variant: str) -> np.ndarray:
-    """Indices (into the cube's time axis) of the passes a variant uses."""
+def variant_times(coords: pd.DataFrame, variant: str, known: set[str] | None = None) -> np.ndarray:
+    """Indices (into the cube's time axis) of the passes a variant uses. ``known``: the flags that are facts of
+    the cube (a thesis import without dates knows neither day/night nor season); a variant selecting on
+    another flag is refused."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; known: {list(VARIANTS)}")
     when = VARIANTS[variant]["when"]
+    if when is not None and known is not None and when.lstrip("~") not in known:
+        raise ValueError(f"variant {variant!r} selects passes by {when.lstrip('~')}, which this cube does not know (its dates "
+                         "were not published); import the thesis's own data_thermal_{variant} folder for it")
     if when is None:
         sel = np.ones(len(coords), dtype=bool)
     elif when.startswith("~"):
@@ -145,9 +150,9 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     """Make one variant's dataset: samples (CNN and sequences), both split protocols, norm stats,
     histograms, written to ``out_dir`` (samples_<kind>.csv, spatial_split.npy, manifest.json)."""
     ds = open_cube(cube_path)
-    times = variant_times(pass_flags(ds), variant)
-    bands = list(VARIANTS[variant]["bands"])
-    bidx = [ALL_BANDS.index(b) for b in bands]
+    times = variant_times(pass_flags(ds), variant, flags_known(ds))
+    bands = resolve_bands(band_names(ds), VARIANTS[variant]["bands"])
+    bidx = band_index(band_names(ds), bands, cube_path)
     size = hp.patch_size
     pos = positions(labels.shape, size, hp.patch_overlap)
     valid = ds["valid"].values.astype(bool)
@@ -158,17 +163,21 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     manifest = DatasetManifest(
         variant=variant, bands=bands, patch_size=size, overlap=hp.patch_overlap, min_valid_fraction=pp.min_valid_fraction,
         sequence_length=hp.sequence_length, sequence_stride=hp.sequence_stride, cube=str(cube_path), labels=str(labels_path or ""),
-        cube_inputs_hash=ds.attrs.get("inputs_hash"), dates_utc=[str(pd.Timestamp(ds["time"].values[t])) for t in times],
+        cube_inputs_hash=ds.attrs.get("inputs_hash"), dates_utc=[_date_text(ds, t) for t in times],
         positions=len(pos), spatial=SpatialInfo(split.block_px, split.buffer_px, split.classes_missing_in_train))
     data = ds["data"].values  # (time, band, y, x); small enough per area to hold while building
+    codes = ds["file_split"].values if "file_split" in ds else None
+    protocols = PROTOCOLS + (("thesis_files",) if codes is not None else ())
     for kind, df in (("cnn", cnn), ("seq", seq)):
         tcols = ["t"] if kind == "cnn" else [f"t{i}" for i in range(hp.sequence_length)]
         last = df[tcols[-1]].to_numpy() if len(df) else np.array([], dtype=int)
         df = df.copy()
         df["split_thesis"] = thesis_split(last, pp.test_fraction, pp.val_fraction) if len(df) else []
         df["split_spatial"] = assign_split(df[["row", "col"]].to_numpy(), size, split) if len(df) else []
+        if codes is not None:
+            df["split_thesis_files"] = file_split(codes, last, df[["row", "col"]].to_numpy(), size)
         info = KindInfo(len(df), tcols)
-        for proto in PROTOCOLS:
+        for proto in protocols:
             col = f"split_{proto}"
             counts = {s: int((df[col] == s).sum()) for s in SPLITS}
             train = df[df[col] == "train"]
@@ -183,6 +192,12 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     return manifest
 
 
+def _date_text(ds, t: int) -> str:
+    """A pass's UTC time, or ``date_idx N`` when the cube's dates are unknown (a thesis import)."""
+    v = ds["time"].values[t]
+    return str(pd.Timestamp(v)) if not pd.isna(v) else f"date_idx {int(ds['date_idx'].values[t])}"
+
+
 def describe_sample(dataset_dir: str | Path, i: int = 0, kind: str = "cnn") -> dict:
     """Where one sample of a dataset lies: its date(s) (UTC), pixel window, position in metres from the grid's
     corner, and its split under each protocol."""
@@ -193,7 +208,7 @@ def describe_sample(dataset_dir: str | Path, i: int = 0, kind: str = "cnn") -> d
     r = df.iloc[i]
     cols = m.kinds[kind].columns
     ds = open_cube(m.cube)
-    times = [str(pd.Timestamp(ds["time"].values[int(r[c])])) + " UTC" for c in cols]
+    times = [_date_text(ds, int(r[c])) + (" UTC" if not pd.isna(ds["time"].values[int(r[c])]) else "") for c in cols]
     p = m.patch_size
     res = float(ds.attrs["res_m"])
     return {"dates": times, "rows": f"{r['row']}-{r['row'] + p - 1}", "cols": f"{r['col']}-{r['col'] + p - 1}",

@@ -1,10 +1,13 @@
-"""The two split protocols (05_patches).
+"""The split protocols (05_patches).
 
 * ``thesis``: chronological, no shuffle: the last 15 % of dates are test, the last 15 % of the rest
   validation; the same places appear in every split (geology leaks from train to test).
 * ``spatial``: blocks of the area assigned to train / val / test, patches wholly inside one block, a gap
   of ``buffer_patches`` patch sizes between training and evaluation patches, every class in training
   where the area allows.
+* ``thesis_files`` (thesis imports only): the thesis's own split of its published files by name (70/15/15 in
+  lexicographic order, see :mod:`rocksoil_nb.prepare.thesis_import`); a sample takes the split of the file
+  that holds its centre pixel on its (last) date.
 """
 
 from __future__ import annotations
@@ -16,8 +19,19 @@ from scipy import ndimage
 
 from rocksoil_nb.core import classes
 
-PROTOCOLS = ("thesis", "spatial")
+PROTOCOLS = ("thesis", "spatial")  # every dataset has both
+ALL_PROTOCOLS = PROTOCOLS + ("thesis_files",)
 SPLITS = ("train", "val", "test")
+
+
+def file_split(codes: np.ndarray, times: np.ndarray, pos_rc: np.ndarray, size: int) -> np.ndarray:
+    """The ``thesis_files`` split of windows: ``codes`` (time, y, x) 0 none, 1 train, 2 val, 3 test; each window
+    takes the code at its centre on date ``times``; '' where no published file holds it."""
+    names = np.array(("",) + SPLITS, dtype=object)
+    if len(times) == 0:
+        return np.array([], dtype=object)
+    h = size // 2
+    return names[codes[np.asarray(times, int), pos_rc[:, 0] + h, pos_rc[:, 1] + h]]
 
 
 def thesis_split(sample_times: np.ndarray, test_fraction: float = 0.15, val_fraction: float = 0.15) -> np.ndarray:

@@ -13,11 +13,14 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.prepare import cube, patches, scenes
 from rocksoil_nb.prepare.manifest import DatasetManifest, DatasetOutdated
-from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS
+from rocksoil_nb.prepare.splits import SPLITS
 
 
 def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
-    """Build and save ``interim/inventory.csv`` for the area's raw ECOSTRESS files."""
+    """Build and save ``interim/inventory.csv`` for the area's raw ECOSTRESS files (a thesis import wrote its own:
+    one row per published date)."""
+    if cfg.source == "thesis_patches":
+        return pd.read_csv(cfg.layout.inventory)
     inv = scenes.build(cfg.layout.raw_dir, cfg.preprocess, cfg.scene_filter, progress=progress)
     io.write_csv(cfg.layout.inventory, inv)
     return inv
@@ -31,7 +34,11 @@ def inventory_summary(inv: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_cube(cfg, inv: pd.DataFrame, progress: bool = True) -> Path:
-    """Align the kept passes (and matched Sentinel-1/2) on the reference grid into ``interim/cube.zarr``."""
+    """Align the kept passes (and matched Sentinel-1/2) on the reference grid into ``interim/cube.zarr`` (a thesis
+    import wrote it from the published patches: it is checked and returned)."""
+    if cfg.source == "thesis_patches":
+        cube.open_cube(cfg.layout.cube)
+        return cfg.layout.cube
     ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
     return cube.build(cfg.layout.raw_dir, inv, ref, cfg.layout.cube, cfg.preprocess, cfg.acquisition.sar_window_days,
                       cfg.acquisition.ndvi_window_days, progress=progress)
@@ -62,10 +69,10 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
     (patch size, overlap, sequence length and stride, the minimum-valid rule and the split settings; epochs or
     learning rates do not rebuild it)."""
     labels = load_labels(cfg)
-    ds = cube.open_cube(cfg.layout.cube)
-    key = {"cube": ds.attrs.get("inputs_hash"), **cfg.patch_settings}
     out = {}
-    for v in tqdm(list(variants or patches.VARIANTS), desc="variants", disable=not progress):
+    for v in tqdm(list(variants or available_variants(cfg)), desc="variants", disable=not progress):
+        cube_path = cfg.layout.cube_for(v)
+        key = {"cube": cube.open_cube(cube_path).attrs.get("inputs_hash"), **cfg.patch_settings}
         d = cfg.layout.patches_dir(v)
         stamp = d / "params.json"
         if stamp.exists() and json.loads(stamp.read_text()) == key and (d / "manifest.json").exists():
@@ -74,9 +81,18 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
                 continue
             except DatasetOutdated as e:
                 print(f"rebuilding {v}: {e}")
-        out[v] = patches.build_variant(cfg.layout.cube, labels, v, d, cfg.hyperparameters, cfg.patches, cfg.layout.labels)
+        out[v] = patches.build_variant(cube_path, labels, v, d, cfg.hyperparameters, cfg.patches, cfg.layout.labels)
         io.write_json(stamp, key)
     return out
+
+
+def available_variants(cfg, wanted=None) -> list[str]:
+    """The variants (of ``wanted``, default all) this area's data gives: all of them for acquired data; for a
+    thesis import, only the published sets that were imported (without dates, no variant can be cut from another)."""
+    wanted = list(wanted or patches.VARIANTS)
+    if cfg.source != "thesis_patches":
+        return wanted
+    return [v for v in wanted if cube.open_cube(cfg.layout.cube_for(v)).attrs.get("variant") == v]
 
 
 def variants_table(manifests: dict[str, DatasetManifest]) -> pd.DataFrame:
@@ -85,7 +101,7 @@ def variants_table(manifests: dict[str, DatasetManifest]) -> pd.DataFrame:
     for v, m in manifests.items():
         for kind, info in m.kinds.items():
             rec = {"variant": v, "kind": kind, "bands": "+".join(m.bands), "dates": len(m.dates_utc), "samples": info.samples}
-            for proto in PROTOCOLS:
+            for proto in info.protocols:
                 for s in SPLITS:
                     rec[f"{proto}:{s}"] = info.protocols[proto].counts[s]
             rec["spatial: classes missing in train"] = ",".join(map(str, m.spatial.classes_missing_in_train)) or "none"
@@ -95,6 +111,7 @@ def variants_table(manifests: dict[str, DatasetManifest]) -> pd.DataFrame:
 
 def inventory_view(inv: pd.DataFrame, n: int = 15) -> pd.DataFrame:
     """The inventory columns worth reading first (first ``n`` passes)."""
-    cols = ["time_utc", "local_solar_hour", "daynight", "season", "grid", "cloud_fraction", "bad_fraction", "valid_fraction", "kept",
+    cols = [c for c in ("date_idx", "patches") if c in inv]
+    cols += ["time_utc", "local_solar_hour", "daynight", "season", "grid", "cloud_fraction", "bad_fraction", "valid_fraction", "kept",
             "reason"]
     return inv[cols].head(n)

@@ -123,7 +123,8 @@ def date_maps_figure(cfg, rec, n: int = 3):
     fig, axes = plt.subplots(1, len(pick), figsize=(6 * len(pick), 5), squeeze=False)
     for ax, (_, r) in zip(axes[0], pick.iterrows()):
         codes, _ = read_map(rec.out_dir / r["classes_file"])
-        plots.class_map(codes, ax, f"{pd.Timestamp(r['time_utc']):%Y-%m-%d %H:%M} UTC (seam ratio {r['ratio']:.2f})",
+        when = f"date_idx {int(r['time_index'])}" if pd.isna(r["time_utc"]) else f"{pd.Timestamp(r['time_utc']):%Y-%m-%d %H:%M} UTC"
+        plots.class_map(codes, ax, f"{when} (seam ratio {r['ratio']:.2f})",
                         cfg.area.pixel_size_m, legend=False)
     fig.legend(handles=classes.legend_handles(range(1, classes.N_CLASSES)) + [
         Patch(facecolor="white", edgecolor="0.3", label="not mapped (invalid)")],

@@ -14,6 +14,8 @@ def hexbin_figure(p: Pairs, stats: dict, title: str = ""):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    if not len(p.ndvi):
+        return _nothing(fig, ax, "no NDVI matched to the mapped dates: nothing to plot")
     hb = ax.hexbin(p.ndvi, p.confidence, gridsize=40, cmap="Blues", mincnt=1, bins="log", extent=(-0.3, 1.0, 0, 1))
     fig.colorbar(hb, ax=ax, label="pixels per hexagon (log scale)")
     xs = np.linspace(max(-0.3, float(p.ndvi.min())), min(1.0, float(p.ndvi.max())), 50)
@@ -35,9 +37,19 @@ def maps_figure(p: Pairs, pixel_m: float = 70.0, title: str = ""):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    if not len(p.ndvi):
+        axes[1].set_axis_off()
+        return _nothing(fig, axes[0], "no NDVI matched to the mapped dates: no maps")
     plots.raster_map(p.mean_confidence, axes[0], "mean confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1,
                      pixel_m=pixel_m)
     plots.raster_map(p.mean_ndvi, axes[1], "mean NDVI", "NDVI", cmap="RdYlGn", vmin=-0.2, vmax=0.9, pixel_m=pixel_m)
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def _nothing(fig, ax, text: str):
+    """A figure that says why it is empty."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
     return fig

@@ -66,6 +66,24 @@ def raster_map(arr: np.ndarray, ax=None, title: str = "", units: str = "", cmap:
     return ax
 
 
+def quicklooks_of(cfg):
+    """01_acquire's quick-looks for the area's source: raw scenes and the geology map, or for a thesis import the
+    clearest imported scene and the label map rebuilt from the published masks."""
+    from rocksoil_nb.prepare import cube, sources
+
+    if not sources.imported(cfg):
+        return quicklooks(cfg.layout.raw_dir, cfg.geology_class_field)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5))
+    a, title, units = sources.clearest_scene(cfg)
+    grid = cube.grid_of(cube.open_cube(cfg.layout.cube))
+    raster_map(a, axes[0], title, units, pixel_m=grid.res)
+    class_map(cube.read_labels(cfg.layout.labels, grid), axes[1], "labels from the published masks", pixel_m=grid.res)
+    fig.tight_layout()
+    return fig
+
+
 def quicklooks(raw_dir: str | Path, vector_class_field: str = "class_code"):
     """Figure with one clear LST scene (K), one Sentinel-1 VV scene (dB) and the geology map."""
     import geopandas as gpd

@@ -20,13 +20,18 @@ def plot_inventory(inv: pd.DataFrame, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 3.5))
     t = pd.to_datetime(inv["time_utc"], utc=True)
-    for dn, col in (("day", "tab:orange"), ("night", "tab:blue")):
+    dated = not t.isna().all()
+    if not dated:  # a thesis import: only the order of the dates is known
+        t = inv["date_idx"]
+    for dn, col in (("day", "tab:orange"), ("night", "tab:blue"), ("unknown", "0.3")):
+        if not (inv["daynight"] == dn).any():
+            continue
         for kept, marker in ((True, "o"), (False, "x")):
             m = (inv["daynight"] == dn) & (inv["kept"] == kept)
             ax.scatter(t[m], inv.loc[m, "valid_fraction"], marker=marker, color=col, s=18,
                        label=f"{dn}, {'kept' if kept else 'dropped'} ({int(m.sum())})")
     ax.set_ylabel("valid pixel fraction")
-    ax.set_xlabel("acquisition time (UTC)")
+    ax.set_xlabel("acquisition time (UTC)" if dated else "date index (dates not published; chronological)")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_title("ECOSTRESS passes and the scene filter")

@@ -15,19 +15,22 @@ def plot_signatures(series: pd.DataFrame, codes=None, ax=None, title: str = ""):
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 5))
     codes = sorted(series["code"].unique()) if codes is None else codes
+    dated = not series.empty and not series["time_utc"].isna().all()
+    x = "time_utc" if dated else "date_idx"  # a thesis import: only the order of the dates is known
     for k in codes:
-        g = series[series["code"] == k].sort_values("time_utc")
+        g = series[series["code"] == k].sort_values(x)
         if g.empty:
             continue
         color = classes.NAMES_COLOR[k]
-        ax.fill_between(g["time_utc"], g["q25"], g["q75"], color=color, alpha=0.15, lw=0)
-        ax.plot(g["time_utc"], g["median"], color=color, lw=1, label=f"{k} {classes.NAMES[k]}")
-        for dn, marker, face in (("day", "o", color), ("night", "o", "white")):
+        ax.fill_between(g[x], g["q25"], g["q75"], color=color, alpha=0.15, lw=0)
+        ax.plot(g[x], g["median"], color=color, lw=1, label=f"{k} {classes.NAMES[k]}")
+        for dn, marker, face in (("day", "o", color), ("night", "o", "white"), ("unknown", ".", color)):
             gg = g[g["daynight"] == dn]
-            ax.scatter(gg["time_utc"], gg["median"], marker=marker, s=14, facecolors=face, edgecolors=color, lw=0.8, zorder=3)
-    ax.set_ylabel("LST (K)")
-    ax.set_xlabel("date (UTC)")
-    ax.set_title(title or "Thermal signatures: class median LST, IQR shaded; ● day, ○ night")
+            ax.scatter(gg[x], gg["median"], marker=marker, s=14, facecolors=face, edgecolors=color, lw=0.8, zorder=3)
+    band = series["band"].iloc[0] if "band" in series and len(series) else "LST"
+    ax.set_ylabel(f"{band} (K)" if band.startswith("LST") else band)
+    ax.set_xlabel("date (UTC)" if dated else "date index (dates not published; chronological)")
+    ax.set_title(title or f"Thermal signatures: class median {band}, IQR shaded" + ("; ● day, ○ night" if dated else ""))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     return ax
 

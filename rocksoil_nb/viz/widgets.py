@@ -23,7 +23,7 @@ from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.predict import load_run
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS
 from rocksoil_nb.prepare import patches
-from rocksoil_nb.prepare.cube import open_cube
+from rocksoil_nb.prepare.cube import flags_known, open_cube, temperature_band
 from rocksoil_nb.prepare.steps import load_labels
 from rocksoil_nb.viz import plots
 from rocksoil_nb.viz.signatures import plot_signatures
@@ -62,7 +62,8 @@ class Explorer:
         try:
             self.ds = open_cube(self.cfg.layout.cube)
             self.times = pd.DatetimeIndex(self.ds["time"].values)
-            self.lst = self.ds["data"].sel(band="LST")
+            self.temperature = temperature_band(self.ds)  # LST, or LST_err in a thesis import
+            self.lst = self.ds["data"].sel(band=self.temperature)
         except (FileNotFoundError, ValueError) as e:
             self.missing.append(f"no scenes: {e}")
             self.times = pd.DatetimeIndex([])
@@ -81,7 +82,19 @@ class Explorer:
         shape = self.labels.shape if self.labels is not None else (0, 0)
         self.row, self.col = shape[0] // 2, shape[1] // 2
 
+    @property
+    def dated(self) -> bool:
+        """Whether the cube's passes have dates (a thesis import has only their order)."""
+        return len(self.times) > 0 and not self.times.isna().all()
+
+    @property
+    def x(self):
+        """The time axis of the pixel figure: UTC times, or the date index where dates are unknown."""
+        return self.times if self.dated else pd.Index(np.arange(len(self.times)))
+
     def date_label(self, t: int) -> str:
+        if not self.dated:
+            return f"date_idx {t} (dates not published)"
         dn = "day" if bool(self.ds["is_day"].values[t]) else "night"
         return f"{self.times[t]:%Y-%m-%d %H:%M} UTC ({dn})"
 
@@ -90,7 +103,7 @@ class Explorer:
         key = (self.cfg.name, run)  # runs of different areas may share a name
         if key not in self._models:
             net, spec = load_run(self.cfg.layout.models_dir / run)
-            reader = reconstruct.CubeReader(self.cfg.layout.cube, spec)
+            reader = reconstruct.CubeReader(self.cfg.layout.cube_for(spec.variant), spec)
             pos = patches.positions(reader.grid.shape, int(spec.patch_size), float(spec.overlap))
             self._models[key] = (net, spec, reader, pos, patches.variant_times(reader.flags, spec.variant))
         return self._models[key]
@@ -162,7 +175,9 @@ class Explorer:
         v = self.ds["data"][:, :, self.row, self.col].values
         df = pd.DataFrame(v, columns=[str(b) for b in self.ds["band"].values])
         df.insert(0, "time_utc", self.times)
-        df.insert(1, "daynight", np.where(self.ds["is_day"].values, "day", "night"))
+        df.insert(1, "x", self.x)
+        day = np.where(self.ds["is_day"].values, "day", "night") if "is_day" in flags_known(self.ds) else "unknown"
+        df.insert(2, "daynight", day)
         df["valid"] = self.ds["valid"][:, self.row, self.col].values.astype(bool)
         return df
 
@@ -177,20 +192,21 @@ class Explorer:
         fig = plt.figure(figsize=(20, 2.6 * n))
         gs = fig.add_gridspec(n, 3)
         axes = [fig.add_subplot(gs[i, :2]) for i in range(n)]
-        bands = [("LST", "LST (K)"), ("EmisWB", "emissivity")] + ([("VV", "backscatter (dB)")] if sar else [])
+        bands = [(self.temperature, f"{self.temperature} (K)"), ("EmisWB", "emissivity")] + ([("VV", "backscatter (dB)")] if sar else [])
         for ax, (b, unit) in zip(axes, bands):
             if not len(df):
                 break
             cols = ["VV", "VH"] if b == "VV" else [b]
             for c, colr in zip(cols, ("tab:red", "tab:purple") if b == "VV" else ("tab:orange",)):
-                ax.plot(df["time_utc"], df[c], color=colr, lw=0.7, alpha=0.6)
-                for dn, face in (("day", colr), ("night", "white")):
+                ax.plot(df["x"], df[c], color=colr, lw=0.7, alpha=0.6)
+                for dn, face in (("day", colr), ("night", "white"), ("unknown", colr)):
                     g = df[df["daynight"] == dn]
-                    ax.scatter(g["time_utc"], g[c], s=18, facecolors=face, edgecolors=colr, label=f"{c} {dn}", zorder=3)
-            ax.axvline(self.times[self.t], color="k", ls="--", lw=1, label="chosen date")
+                    if len(g):
+                        ax.scatter(g["x"], g[c], s=18, facecolors=face, edgecolors=colr, label=f"{c} {dn}", zorder=3)
+            ax.axvline(self.x[self.t], color="k", ls="--", lw=1, label="chosen date")
             ax.set_ylabel(unit)
             ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-        axes[-1].set_xlabel("date (UTC)")
+        axes[-1].set_xlabel("date (UTC)" if self.dated else "date index (dates not published; chronological)")
         axp = fig.add_subplot(gs[:, 2])
         true = int(self.labels[self.row, self.col]) if self.labels is not None else None
         dm, why = self.prediction()
@@ -311,6 +327,7 @@ class SignatureExplorer:
         self.ds = open_cube(self.cfg.layout.cube)
         self.labels = load_labels(self.cfg)
         self._series: dict[str, pd.DataFrame] = {}
+        self.temperature = temperature_band(self.ds)  # LST, or LST_err in a thesis import
         self.present = [int(k) for k in sorted(self.series("LST")["code"].unique())]
 
     def series(self, band: str) -> pd.DataFrame:
@@ -334,7 +351,8 @@ class SignatureExplorer:
         if s.empty or not set(codes) & set(s["code"]):
             ax.text(0.5, 0.5, f"no {passes} passes in {season} for the chosen classes", ha="center", va="center",
                     transform=ax.transAxes)
-        plot_signatures(s, codes=list(codes), ax=ax, title=f"{self.cfg.title}: {band}, {passes}, {season}")
+        shown = self.temperature if band == "LST" else band
+        plot_signatures(s, codes=list(codes), ax=ax, title=f"{self.cfg.title}: {shown}, {passes}, {season}")
         if band != "LST":
             ax.set_ylabel("emissivity (broadband, 0-1)")
         return fig
