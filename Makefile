@@ -12,7 +12,7 @@ PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
-.PHONY: help env report experiments test test-extra browser workshop test-slow lab lint format simulate bench-difficulty bench-preprocess bench-models bench-reconstruct strip clean-data
+.PHONY: help env report experiments test test-extra browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
@@ -23,6 +23,7 @@ help:
 	@echo "make experiments AOI=<aoi> [PROFILE=…] [WORKERS=N]   train the variant x model x protocol matrix (resumable, N processes)"
 	@echo "make simulate AOI=<aoi>                              write simulated raw data to data/<aoi>/raw"
 	@echo "make bench-difficulty                                per-pixel baseline figures for every area (slow)"
+	@echo "make bench-lst-err                                   what the thesis's LST_err mix-up costs (simulated and real Santa Olalla)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
 	@echo "make bench-reconstruct                               full-scene mapping overhead and predict peak memory"
@@ -79,6 +80,9 @@ experiments: $(STAMP)
 
 bench-difficulty: $(STAMP)
 	$(PY) bench/difficulty.py
+
+bench-lst-err: $(STAMP)
+	$(PY) bench/lst_err.py
 
 bench-models: $(STAMP)
 	$(PY) bench/models.py

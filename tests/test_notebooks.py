@@ -119,7 +119,8 @@ def test_tuning_and_training_outputs(report_run):
     best = json.loads((models / "best_params.json").read_text())
     assert set(best["hyperparameters"]) == {"learning_rate", "l2", "batch_size", "base_filters", "focal_gamma"}
     runs = sorted(p.parent.name for p in models.glob("*-*-*/metrics.json"))
-    assert runs == sorted(f"thermal_only-{m}-{p}" for m in ("cnn", "convlstm", "pixel_rf") for p in ("thesis", "spatial"))
+    models_run = ("cnn", "convlstm", "pixel_rf", "pixel_series")
+    assert runs == sorted(f"thermal_only-{m}-{p}" for m in models_run for p in ("thesis", "spatial"))
     for r in runs:
         res = json.loads((models / r / "metrics.json").read_text())
         assert 0.0 <= res["test"]["oa"] <= 1.0 and len(res["test"]["confusion"]) == 14
@@ -128,7 +129,9 @@ def test_tuning_and_training_outputs(report_run):
 
 
 def test_demo_shows_learning_under_both_protocols(report_run):
-    """The best deep model beats the majority-class row and the per-pixel forest on OA and macro-F1 (quick profile)."""
+    """The best deep model beats the majority-class row and the one-date per-pixel forest on OA and macro-F1 (quick
+    profile). (The whole-series baseline, ``pixel_series``, beats the T = 5 deep models on the spatial protocol: see
+    the README; issue 14's whole-year model is meant to close that gap.)"""
     import pandas as pd
 
     work, _ = report_run
@@ -160,8 +163,8 @@ def test_plan_estimate_printed_and_recorded(report_run):
     work, outs = report_run
     models = _layout(work).models_dir
     plan = pd.read_csv(models / "plan.csv")
-    assert len(plan) == 6 and (plan["estimated_s"] > 0).all() and (plan["measured_s"] > 0).all()
-    deep = plan[plan.model != "pixel_rf"]
+    assert len(plan) == 8 and (plan["estimated_s"] > 0).all() and (plan["measured_s"] > 0).all()
+    deep = plan[~plan.model.isin(["pixel_rf", "pixel_series"])]
     assert (deep["epochs"] == 10).all() and (deep["train_samples"] > 0).all()
     nb = (work / "reports" / "demo" / "quick" / "07_train.ipynb").read_text()
     assert "runs planned" in nb and "estimated" in nb and "measured / estimated" in nb

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.analyse.results import BASELINES
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
@@ -60,7 +61,7 @@ def map_run(cfg, results: pd.DataFrame, variant: str = "thermal_only", protocol:
         if model not in set(r["model"]):
             raise FileNotFoundError(f"no finished {variant}-{model}-{protocol} run for {cfg.name}; train it in 07_train")
         return model
-    deep = r[r["model"] != "pixel_rf"]
+    deep = r[~r["model"].isin(BASELINES)]
     return str((deep if len(deep) else r).sort_values("f1", ascending=False)["model"].iloc[0])
 
 

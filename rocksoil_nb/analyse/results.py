@@ -23,7 +23,9 @@ from rocksoil_nb.learn import metrics
 from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
-MODEL_NAMES = {"cnn": "CNN", "convlstm": "ConvLSTM", "tae": "U-TAE", "pixel_rf": "per-pixel RF"}
+MODEL_NAMES = {"cnn": "CNN", "convlstm": "ConvLSTM", "tae": "U-TAE", "pixel_rf": "per-pixel RF",
+               "pixel_series": "per-pixel series"}  # RF: one date's bands per pixel; series: features of the whole series
+BASELINES = ("pixel_rf", "pixel_series")  # per-pixel models: rows beside the deep ones, never drawn as the 'best' map
 GREEN, YELLOW, RED = "#b7e1a1", "#fbe38e", "#f4a6a6"
 COLUMNS = ["area", "profile", "variant", "protocol", "model", "epochs", "oa", "f1", "miou", "weighted_f1", "test_samples",
            "majority_class", "thesis_area"]
@@ -130,7 +132,7 @@ def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
     out[("thesis published (its data)", "F1")] = [pub["f1"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     maj = r[r["model"] == "majority"].groupby(["area", "profile"])["majority_class"].first()
-    order = {"majority": 0, "pixel_rf": 1, "cnn": 2, "convlstm": 3, "tae": 4}
+    order = {"majority": 0, "pixel_rf": 1, "pixel_series": 2, "cnn": 3, "convlstm": 4, "tae": 5}
     rows = sorted(range(len(idx)), key=lambda i: (idx[i][0], idx[i][1], order.get(idx[i][2], 9)))
     out = out.iloc[rows]
 

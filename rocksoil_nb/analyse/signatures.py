@@ -103,3 +103,39 @@ def describe_point(cube_ds, labels: np.ndarray, series: pd.DataFrame, i: int = 0
     q25, med, q75 = np.percentile(v, [25, 50, 75])
     return (f"{r['class']}, pass {t} ({when}): {v.size} valid pixels, {r['band']} median {med:.2f} K, "
             f"interquartile range {q25:.2f}-{q75:.2f} K")
+
+
+#: the whole-series features shown in 04 with their units (see rocksoil_nb.learn.series_features)
+SHOWN_FEATURES = {"day_minus_night": "K", "anomaly_sd": "K", "harmonic_amp": "K", "harmonic_mean": "K", "emis_mean": "0-1",
+                  "emis_sd": "0-1", "vv_mean": "dB", "vh_mean": "dB"}
+
+
+def series_features(cfg, variant: str = "thermal_only", per_class: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Long table (code, class, feature, unit, value) of the ``pixel_series`` baseline's features of every pixel over all
+    of the variant's passes, at most ``per_class`` pixels per class (seeded sample), features that are all NaN left out."""
+    from rocksoil_nb.learn.series_baseline import cube_features
+    from rocksoil_nb.prepare import patches
+    from rocksoil_nb.prepare.steps import load_labels
+
+    path = cfg.layout.cube_for(variant)
+    ds = cube.open_cube(path)
+    times = patches.variant_times(cube.pass_flags(ds), variant, cube.flags_known(ds))
+    bands = cube.resolve_bands(cube.band_names(ds), patches.VARIANTS[variant]["bands"])
+    f, names = cube_features(path, times, bands)
+    labels = load_labels(cfg)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in np.unique(labels):
+        if k == classes.NODATA:
+            continue
+        idx = np.flatnonzero((labels == k).ravel())
+        if len(idx) > per_class:
+            idx = rng.choice(idx, per_class, replace=False)
+        block = f.reshape(-1, len(names))[idx]
+        for j, name in enumerate(names):
+            if name in SHOWN_FEATURES:
+                rows.append(pd.DataFrame({"code": int(k), "class": classes.NAMES[int(k)], "feature": name,
+                                          "unit": SHOWN_FEATURES[name], "value": block[:, j]}))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["code", "class", "feature", "unit", "value"])
+    out = out[np.isfinite(out["value"])]
+    return out.reset_index(drop=True)

@@ -74,6 +74,11 @@ class Layout:
         return self.interim_dir / "labels.tif"
 
     @property
+    def ati(self) -> Path:
+        """The apparent-thermal-inertia map beside the labels (04_signatures)."""
+        return self.interim_dir / "ati.tif"
+
+    @property
     def inventory(self) -> Path:
         """The scene inventory (03_preprocess)."""
         return self.interim_dir / "inventory.csv"

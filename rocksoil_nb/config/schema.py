@@ -21,7 +21,7 @@ from rocksoil_nb.core.sentinel import NDVI_WINDOW_DAYS, SAR_WINDOW_DAYS
 
 SourceName = Literal["simulated", "appeears+gee", "local", "thesis_patches"]
 LossName = Literal["cross_entropy", "weighted_cross_entropy", "weighted_focal"]
-ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf"]
+ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"]
 VariantName = Literal["thermal_only", "thermal_sar", "sar_thermal_only", "day", "night", "winter", "summer"]
 ProtocolName = Literal["thesis", "spatial", "thesis_files"]
 SweepParam = Literal["learning_rate", "l2", "batch_size", "base_filters"]
@@ -141,7 +141,7 @@ class Profile:
     tuning_epochs: int = 0  # epochs per tuning trial, sweep and loss-comparison run; 0 = the profile's epochs
     tuning_max_patches: int = 0  # samples per tuning run; 0 = max_patches
     variants: list[VariantName] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
-    models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf"])
+    models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"])
     protocols: list[ProtocolName] = field(default_factory=lambda: ["thesis", "spatial"])
     sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
     sweep_params: list[SweepParam] = field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])

@@ -36,14 +36,15 @@ def class_qml() -> str:
     return _qml(r)
 
 
-def confidence_qml(label: str = "confidence (max softmax probability)") -> str:
-    """QGIS style: pseudocolour ramp (viridis) fixed to 0-1."""
+def confidence_qml(label: str = "confidence (max softmax probability)", vmin: float = 0.0, vmax: float = 1.0) -> str:
+    """QGIS style: pseudocolour ramp (viridis) fixed to ``vmin``-``vmax`` (0-1 for confidence)."""
     r = ET.Element("rasterrenderer", type="singlebandpseudocolor", band="1", opacity="1", alphaBand="-1",
-                   classificationMin="0", classificationMax="1")
+                   classificationMin=f"{vmin:g}", classificationMax=f"{vmax:g}")
     shader = ET.SubElement(ET.SubElement(r, "rastershader"), "colorrampshader", colorRampType="INTERPOLATED",
-                           classificationMode="1", clip="0", minimumValue="0", maximumValue="1", labelPrecision="2")
+                           classificationMode="1", clip="0", minimumValue=f"{vmin:g}", maximumValue=f"{vmax:g}", labelPrecision="3")
     for v, col in _RAMP:
-        ET.SubElement(shader, "item", value=f"{v:g}", color=col, label=f"{v:.2f}", alpha="255")
+        value = vmin + v * (vmax - vmin)
+        ET.SubElement(shader, "item", value=f"{value:g}", color=col, label=f"{value:.3g}", alpha="255")
     ET.SubElement(r, "rasterTransparency")
     r.set("description", label)
     return _qml(r)
@@ -74,6 +75,16 @@ def write_confidence_map(path: str | Path, conf: np.ndarray, grid, tags: dict | 
         raise ValueError(f"{path}: confidence map {a.shape} does not match the grid {grid.shape}")
     return _write(Path(path), a, grid, float("nan"), None, {"units": "probability 0-1", **(tags or {})},
                   "confidence: max softmax probability", "average", confidence_qml())
+
+
+def write_continuous_map(path: str | Path, values: np.ndarray, grid, units: str, description: str, vmin: float, vmax: float,
+                         tags: dict | None = None) -> Path:
+    """A continuous product (y, x) float32 (NaN = no value) as a COG and its ``.qml`` (viridis over ``vmin``-``vmax``)."""
+    a = np.asarray(values, dtype=np.float32)
+    if a.shape != grid.shape:
+        raise ValueError(f"{path}: map {a.shape} does not match the grid {grid.shape}")
+    return _write(Path(path), a, grid, float("nan"), None, {"units": units, **(tags or {})}, description, "average",
+                  confidence_qml(f"{description} ({units})", vmin, vmax))
 
 
 def read_map(path: str | Path) -> tuple[np.ndarray, dict]:

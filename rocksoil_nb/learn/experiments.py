@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import N_CLASSES
-from rocksoil_nb.learn import losses, models, train, tune
+from rocksoil_nb.learn import losses, models, series_baseline, train, tune
 from rocksoil_nb.learn.baseline import MAX_PIXELS, PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import probabilities
@@ -70,7 +70,7 @@ def plan(cfg) -> pd.DataFrame:
         d = cfg.layout.run_dir(v, m, p)
         n = _counts(cfg, v, _kind(m), p)
         rows.append({"variant": v, "model": m, "protocol": p, "train_samples": n.get("train", 0), "val_samples": n.get("val", 0),
-                     "test_samples": n.get("test", 0), "epochs": 0 if m == "pixel_rf" else hp.epochs,
+                     "test_samples": n.get("test", 0), "epochs": 0 if m in ("pixel_rf", "pixel_series") else hp.epochs,
                      "batch_size": hp.batch_size, "finished": (d / METRICS).exists(), "folder": str(d)})
     return pd.DataFrame(rows)
 
@@ -130,7 +130,8 @@ def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd
     keys = sorted({(r.variant, r.model) for r in open_.itertuples()}, key=lambda k: (k[1], k[0]))
     for v, m in tqdm(keys, desc="warm-up", unit="model", disable=not progress):
         p = open_[(open_.variant == v) & (open_.model == m)]["protocol"].iloc[0]
-        warm[(v, m)] = _warmup_rf(cfg, v, p) if m == "pixel_rf" else _warmup_deep(cfg, v, m, p)
+        warm[(v, m)] = (_warmup_rf(cfg, v, p) if m == "pixel_rf" else series_baseline.warmup(cfg, v) if m == "pixel_series"
+                        else _warmup_deep(cfg, v, m, p))
     bs = cfg.hyperparameters.batch_size
     px = cfg.hyperparameters.patch_size ** 2
     est = []
@@ -141,6 +142,8 @@ def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd
         elif r.model == "pixel_rf":
             fit_px = min(r.train_samples * px, MAX_PIXELS)
             est.append(fit_px * w["pixel"] + math.ceil(r.test_samples / w["batch"]) * w["predict"])
+        elif r.model == "pixel_series":  # features of every date (twice where the test period differs), the fit
+            est.append(w["dates"] * w["date"] * (1 if r.protocol == "spatial" else 1.2) + w["fit"] * w["run_pixels"] / w["fit_pixels"])
         else:
             probe = min(r.train_samples, 4 * bs)
             per_epoch = (math.ceil(r.train_samples / bs) * w["step"] + (math.ceil(r.val_samples / bs) + math.ceil(probe / bs))
@@ -170,7 +173,7 @@ def describe(todo: pd.DataFrame) -> str:
     """One paragraph for a user: how many runs, samples, epochs and the estimated duration."""
     open_ = todo[~todo["finished"]]
     total = float(todo.get("estimated_s", pd.Series(dtype=float)).sum())
-    deep = open_[open_.model != "pixel_rf"]
+    deep = open_[~open_.model.isin(["pixel_rf", "pixel_series"])]
     return (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
             f"({len(deep)} deep: {int((deep.train_samples * deep.epochs).sum()):,} sample-epochs); "
             f"estimated {total / 60:.1f} min on this machine" + (" (serial)" if total else ""))
@@ -269,6 +272,6 @@ def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> lis
     out = []
     for r in results:
         d = cfg.layout.run_dir(r.variant, r.model, r.protocol)
-        if r.model != "pixel_rf" and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
+        if r.model not in ("pixel_rf", "pixel_series") and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
             out.append(d)
     return out

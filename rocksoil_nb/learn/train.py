@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import io
-from rocksoil_nb.learn import losses, metrics, models
+from rocksoil_nb.learn import losses, metrics, models, series_baseline
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
@@ -229,6 +229,11 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     if done.exists() and (out / "run.json").exists() and json.loads((out / "run.json").read_text()).get("key") == key:
         return RunResult.read(out)
     set_seed(seed)
+    if model == "pixel_series":
+        t0 = time.time()
+        result = series_baseline.train_run(cfg, variant, protocol, out, key, seed)
+        _write_manifest(cfg, out, key, seed, t0, result)
+        return result
     common = dict(protocol=protocol, kind=kind, batch_size=hp.batch_size, include_nodata=include0, seed=seed,
                   validity_channel=cfg.preprocess.validity_channel)
     train_d = PatchData(ds_dir, split="train", shuffle=True, max_samples=max_samples, for_training=True, workers=LOADER_THREADS,
