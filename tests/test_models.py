@@ -18,7 +18,7 @@ from rocksoil_nb.learn import losses, metrics, models  # noqa: E402
 
 @pytest.mark.parametrize("name,shape", [("cnn", (16, 16, 2)), ("cnn", (32, 24, 4)), ("cnn", (64, 64, 1)),
                                         ("convlstm", (5, 16, 16, 2)), ("convlstm", (3, 32, 16, 4)),
-                                        ("tae", (5, 16, 16, 2)), ("tae", (2, 32, 32, 3))])
+                                        ("tae", (5, 16, 16, 2 + 4)), ("tae", (2, 32, 32, 3 + 4)), ("tae", (40, 16, 16, 2 + 4))])
 def test_output_shapes(name, shape):
     m = models.build(name, shape, base_filters=4)
     x = np.random.default_rng(0).normal(size=(2, *shape)).astype("float32")
@@ -30,6 +30,8 @@ def test_output_shapes(name, shape):
 def test_wrong_input_rank_is_a_clear_error():
     with pytest.raises(ValueError, match="T, H, W, C"):
         models.build("convlstm", (16, 16, 2))
+    with pytest.raises(ValueError, match="date planes"):
+        models.build("tae", (5, 16, 16, 3))
     with pytest.raises(ValueError, match="divisible"):
         models.build("cnn", (20, 20, 2), depth=3)
 
@@ -89,9 +91,41 @@ def _pattern(n=24, t=None, seed=0):
     return x, y
 
 
-@pytest.mark.parametrize("name,t", [("cnn", None), ("convlstm", 3), ("tae", 3), ("pixel_rf", None)])
+def _year(x: np.ndarray, present: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """A whole-year ``tae`` input: ``x`` (N, T, H, W, C) with the date planes of T passes spread over a year (day and
+    night alternating) appended; dates not ``present`` are zero, as padding is."""
+    from rocksoil_nb.learn.datasets import date_planes
+
+    n, t = x.shape[:2]
+    present = np.ones((n, t), bool) if present is None else present
+    doy = np.broadcast_to(np.linspace(5, 360, t), (n, t))
+    planes = date_planes(doy, np.broadcast_to(np.arange(t) % 2 == 0, (n, t)), present, x.shape[2])
+    return np.concatenate([np.where(present[:, :, None, None, None], x, 0.0), planes], axis=-1).astype("float32")
+
+
+def test_tae_masked_dates_change_nothing_and_any_year_length_works():
+    rng = np.random.default_rng(1)
+    for t in (4, 11, 30):
+        m = models.build("tae", (t, 16, 16, 2 + models.DATE_CHANNELS), base_filters=4)
+        x = rng.normal(size=(2, t, 16, 16, 2)).astype("float32")
+        present = np.ones((2, t), bool)
+        present[:, t // 2 :] = False  # the second half of the year is missing (cloud, or padding)
+        a = np.asarray(m(_year(x, present), training=False))
+        x2 = x.copy()
+        x2[:, t // 2 :] = rng.normal(size=x2[:, t // 2 :].shape)  # whatever the missing dates held
+        b = np.asarray(m(_year(x2, present), training=False))
+        assert a.shape == (2, 16, 16, 14) and np.array_equal(a, b)
+        c = np.asarray(m(_year(x2), training=False))  # the same dates, present: the answer changes
+        assert not np.allclose(a, c)
+
+
+@pytest.mark.parametrize("name,t", [("cnn", None), ("convlstm", 3), ("tae", 12), ("pixel_rf", None)])
 def test_models_overfit_a_simple_pattern(name, t):
     x, y = _pattern(t=t)
+    if name == "tae":  # a whole year of 12 passes, three of them missing
+        present = np.ones(x.shape[:2], bool)
+        present[:, [2, 5, 9]] = False
+        x = _year(x, present)
     m, _ = api.fit_arrays(x, y, model=name, epochs=40, batch_size=8, learning_rate=5e-3, base_filters=8, gamma=0.0)
     s = api.score(m, x, y)
     assert s["oa"] > 0.9, s["oa"]
@@ -110,7 +144,7 @@ def test_every_model_runs_under_jax():
         "import numpy as np, keras\n"
         "from rocksoil_nb.learn import losses, models\n"
         "assert keras.backend.backend() == 'jax'\n"
-        "for name, shape in [('cnn', (16, 16, 2)), ('convlstm', (3, 16, 16, 2)), ('tae', (3, 16, 16, 2))]:\n"
+        "for name, shape in [('cnn', (16, 16, 2)), ('convlstm', (3, 16, 16, 2)), ('tae', (3, 16, 16, 6))]:\n"
         "    m = models.build(name, shape, base_filters=4)\n"
         "    m.compile(optimizer='adam', loss=losses.make('weighted_focal', losses.class_weights('equal')))\n"
         "    x = np.random.rand(4, *shape).astype('float32'); y = np.random.randint(1, 14, (4, 16, 16))\n"

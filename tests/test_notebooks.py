@@ -155,6 +155,9 @@ def test_explorers_draw_static_figures_in_the_report(report_run):
         text = json.dumps(cell["outputs"])
         assert f"{what}: the first view" in text and kinds.count("image/png") >= 1, (name, kinds)
         assert "application/vnd.jupyter.widget-view+json" not in kinds
+        page = (work / "reports" / "demo" / "quick" / name).with_suffix(".html").read_text()
+        at = page.index(f"{what}: the first view")  # the HTML report carries the picture right after the note
+        assert "data:image/png;base64," in page[at : at + 20000], name
 
 
 def test_plan_estimate_printed_and_recorded(report_run):

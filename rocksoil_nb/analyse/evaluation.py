@@ -46,8 +46,10 @@ def per_class_table(cfg, variant: str, model: str) -> pd.DataFrame:
 def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
     """Cube time indices of the thesis protocol's test dates of a variant (the latest 15 % of its dates)."""
     df = pd.read_csv(cfg.layout.patches_dir(variant) / f"samples_{kind}.csv")
-    col = "t" if kind == "cnn" else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()][-1]
-    return sorted(int(i) for i in df.loc[df["split_thesis"] == "test", col].unique())
+    cols = ["t"] if kind == "cnn" else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()]
+    test = df.loc[df["split_thesis"] == "test", cols]
+    last = test.max(axis=1) if kind == "year" else test[cols[-1]]  # a year sample's last present date (padding is -1)
+    return sorted(int(i) for i in last.unique())
 
 
 def map_run(cfg, results: pd.DataFrame, variant: str = "thermal_only", protocol: str = "spatial", model: str = "best") -> str:

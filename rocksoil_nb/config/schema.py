@@ -70,6 +70,7 @@ class Hyperparameters:
     early_stopping_patience: int = 15
     sequence_length: int = 5
     sequence_stride: int = 3
+    year_frames: int = 36  # tae: at most this many kept passes of a calendar year per sample (the most valid ones)
     dropout: float = 0.2
     mixed_precision: bool = False  # float16 compute on a GPU (ignored on CPU)
 
@@ -137,6 +138,7 @@ class Profile:
     cell_timeout_s: int = 4 * 3600  # `make report`: a notebook cell running longer is taken as stalled (generous: training cells)
     kernel_start_timeout_s: int = 120  # `make report`: a kernel that does not answer within this is taken as failed to start
     max_patches: int = 0  # training (and validation) samples per run, drawn once with the run's seed; 0 = no limit
+    year_max_patches: int = 0  # the same for whole-year samples (tae: a year of dates each); 0 = max_patches
     tuning_trials: int = 20
     tuning_epochs: int = 0  # epochs per tuning trial, sweep and loss-comparison run; 0 = the profile's epochs
     tuning_max_patches: int = 0  # samples per tuning run; 0 = max_patches
@@ -181,9 +183,13 @@ class AreaConfig:
         return Layout(self.workdir, self.name, self.profile_name or self.default_profile,
                       f"{self.hyperparameters.patch_size}px-{key}")
 
+    def sample_cap(self, kind: str) -> int:
+        """Training samples per run for a dataset kind (cnn, seq, year) under this profile; 0 = no limit."""
+        return (self.profile.year_max_patches or self.profile.max_patches) if kind == "year" else self.profile.max_patches
+
     @property
     def patch_settings(self) -> dict:
         """The settings a patch dataset depends on (and nothing else: epochs or learning rates do not rebuild it)."""
         h = self.hyperparameters
         return {"patch_size": h.patch_size, "patch_overlap": h.patch_overlap, "sequence_length": h.sequence_length,
-                "sequence_stride": h.sequence_stride, **dataclasses.asdict(self.patches)}
+                "sequence_stride": h.sequence_stride, "year_frames": h.year_frames, **dataclasses.asdict(self.patches)}

@@ -89,9 +89,10 @@ def check_cube(spec: dict, ds, where: Path) -> None:
                                  "any kept pass; put the exports in a sentinel1/ folder beside ecostress/")
     if len(vt) == 0:
         raise IncompatibleScenes(f"{where}: no kept pass fits the model's variant {spec.variant!r}")
-    need = spec.frames
+    need = patches.MIN_YEAR_FRAMES if spec.kind == "year" else spec.frames
     if len(vt) < need:
-        raise IncompatibleScenes(f"{where}: the {spec.model} model takes sequences of {need} dates but only {len(vt)} "
+        what = f"a year of at least {need} dates" if spec.kind == "year" else f"sequences of {need} dates"
+        raise IncompatibleScenes(f"{where}: the {spec.model} model takes {what} but only {len(vt)} "
                                  f"kept pass(es) fit its variant {spec.variant!r}")
 
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.learn import metrics
-from rocksoil_nb.learn.datasets import normalise
+from rocksoil_nb.learn.datasets import date_planes, normalise, pass_dates
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
@@ -89,6 +89,19 @@ def sequence_frames(variant_times: np.ndarray, t: int, length: int) -> list[int]
     return [int(v) for v in ts[i + 1 - length : i + 1]]
 
 
+def year_frames(reader, variant_times: np.ndarray, t: int, length: int) -> list[int] | None:
+    """The passes of the variant in the calendar year of date ``t`` (the ``length`` most valid, in time order), as a
+    year model takes them, or None if fewer than :data:`~rocksoil_nb.prepare.patches.MIN_YEAR_FRAMES`."""
+    ts = np.asarray(variant_times, int)
+    same = ts[reader.times[ts].year == reader.times[t].year]
+    if len(same) < patches.MIN_YEAR_FRAMES:
+        return None
+    if len(same) > length:
+        share = np.array([reader.valid_share(int(v)) for v in same])
+        same = np.sort(same[np.argsort(-share, kind="stable")[:length]])
+    return [int(v) for v in same]
+
+
 @dataclass
 class DateMap:
     """One date's reconstruction: probabilities (y, x, K), validity of the (last) frame, windows per pixel."""
@@ -126,7 +139,15 @@ class CubeReader:
         self.std = np.asarray(spec.std, np.float32)[:, None, None]
         self.vc = bool(spec.validity_channel)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._size = cache
+        self._size = max(cache, spec.frames)
+        self.doy, self.is_day = pass_dates(cube_path) if spec.is_year else (None, None)
+        self._share: dict[int, float] = {}
+
+    def valid_share(self, t: int) -> float:
+        """Share of the grid's pixels valid on cube date ``t``."""
+        if t not in self._share:
+            self._share[t] = float(np.asarray(self.valid[t]).mean())
+        return self._share[t]
 
     def frame(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(normalised input (y, x, C), valid (y, x)) of cube date ``t``."""
@@ -140,14 +161,25 @@ class CubeReader:
 
 
 def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[int, int]], size: int, seq: bool, batch: int = 64,
-                 mode: str = "mean", include_nodata: bool = False) -> DateMap:
-    """Reconstruct one date (the last of ``frames``) from windows at ``pos``; ``seq``: the model takes (T, P, P, C)."""
+                 mode: str = "mean", include_nodata: bool = False, year_length: int = 0) -> DateMap:
+    """Reconstruct one date (the last of ``frames``) from windows at ``pos``; ``seq``: the model takes (T, P, P, C).
+    ``year_length`` > 0: a year model, whose ``frames`` are padded to that many dates and given the date planes; its
+    map is valid wherever any of the year's frames is."""
 
     xs = [reader.frame(t) for t in frames]
     acc = StitchAccumulator(reader.grid.shape)
+    if year_length:
+        pad = year_length - len(frames)
+        fr = np.array(frames + [frames[-1]] * pad)
+        present = np.arange(year_length) < len(frames)
+        planes = date_planes(reader.doy[fr], reader.is_day[fr], present, size)  # (T, P, P, 4)
+        blank = np.zeros_like(xs[0][0][:size, :size])
     for b0 in range(0, len(pos), batch):
         part = pos[b0 : b0 + batch]
-        if seq:
+        if year_length:
+            win = np.stack([np.concatenate([np.stack([x[r : r + size, c : c + size] for x, _ in xs] + [blank] * pad), planes], axis=-1)
+                            for r, c in part])
+        elif seq:
             win = np.stack([np.stack([x[r : r + size, c : c + size] for x, _ in xs]) for r, c in part])
         else:
             x = xs[-1][0]
@@ -155,7 +187,8 @@ def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[i
         acc.add(probabilities(model, win, batch), part, mode)
     probs, count = acc.result()
     t = frames[-1]
-    return DateMap(t, reader.times[t], probs, xs[-1][1], count, include_nodata)
+    valid = np.any([v for _, v in xs], axis=0) if year_length else xs[-1][1]
+    return DateMap(t, reader.times[t], probs, valid, count, include_nodata)
 
 
 @dataclass
@@ -189,6 +222,14 @@ def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dat
     else:
         raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
     out = []
+    if spec.is_year:  # one map per calendar year (its last frame's date names it)
+        seen = set()
+        for t in vt:
+            y = reader.times[int(t)].year
+            if y not in seen and (fr := year_frames(reader, all_vt, int(t), spec.frames)) is not None:
+                seen.add(y)
+                out.append(fr)
+        return out
     for t in vt:
         fr = sequence_frames(all_vt, int(t), spec.frames) if spec.is_sequence else [int(t)]
         if fr is not None:
@@ -216,7 +257,8 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
     tags = {"model": spec.model, "variant": spec.variant, "protocol": spec.protocol, "area": spec.area,
             **(tags or {})}
     for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
-        dm = predict_date(model, reader, fr, pos, size, spec.is_sequence, batch, include_nodata=bool(spec.include_nodata))
+        dm = predict_date(model, reader, fr, pos, size, spec.is_sequence, batch, include_nodata=bool(spec.include_nodata),
+                          year_length=spec.frames if spec.is_year else 0)
         np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
         cons.count += dm.valid
         codes, conf = dm.codes, dm.confidence

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.learn.models import DATE_CHANNELS
 from rocksoil_nb.prepare.cube import band_index, band_names
-from rocksoil_nb.prepare.manifest import DatasetManifest
+from rocksoil_nb.prepare.manifest import KINDS, DatasetManifest
 from rocksoil_nb.prepare.splits import ALL_PROTOCOLS, SPLITS
 
 
@@ -32,6 +33,24 @@ def normalise(x: np.ndarray, valid: np.ndarray, mean: np.ndarray, std: np.ndarra
     if validity_channel:
         z = np.concatenate([z, finite[..., None, :, :].astype(np.float32)], axis=-3)
     return np.moveaxis(z, -3, -1).astype(np.float32, copy=False), finite
+
+
+def date_planes(doy: np.ndarray, is_day: np.ndarray, present: np.ndarray, size: int) -> np.ndarray:
+    """The ``tae`` date planes (..., T, size, size, 4): sin and cos of the day of year (2 pi per 365.25 days), 1 for a
+    day pass, 1 for a present date (all 0 for padding). ``doy``, ``is_day``, ``present`` (..., T)."""
+    w = 2 * np.pi * np.asarray(doy, np.float64) / 365.25
+    code = np.stack([np.sin(w), np.cos(w), np.asarray(is_day, np.float64), np.ones_like(w)], axis=-1)
+    code = np.where(np.asarray(present, bool)[..., None], code, 0.0).astype(np.float32)
+    return np.broadcast_to(code[..., None, None, :], code.shape[:-1] + (size, size, code.shape[-1]))
+
+
+def pass_dates(cube_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Day of year (fractional, UTC) and day-pass flag of every date of a cube."""
+    from rocksoil_nb.prepare.cube import open_cube
+
+    ds = open_cube(cube_path)
+    t = pd.DatetimeIndex(ds["time"].values)
+    return (t.dayofyear + t.hour / 24.0 + t.minute / 1440.0).to_numpy(float), ds["is_day"].values.astype(bool)
 
 
 def _keras_base():
@@ -85,8 +104,8 @@ class PatchData(_keras_base()):
                  batch_size: int = 8, shuffle: bool | None = None, seed: int = 0, validity_channel: bool = False,
                  include_nodata: bool = False, cache_bytes: float = 2e9, max_samples: int = 0, for_training: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if protocol not in ALL_PROTOCOLS or split not in SPLITS or kind not in ("cnn", "seq"):
-            raise ValueError(f"protocol must be {ALL_PROTOCOLS}, split {SPLITS}, kind cnn|seq; got {protocol}, {split}, {kind}")
+        if protocol not in ALL_PROTOCOLS or split not in SPLITS or kind not in KINDS:
+            raise ValueError(f"protocol must be {ALL_PROTOCOLS}, split {SPLITS}, kind {KINDS}; got {protocol}, {split}, {kind}")
         self.dir = Path(dataset_dir)
         self.manifest = DatasetManifest.read(self.dir)
         info = self.manifest.kinds[kind]
@@ -109,7 +128,9 @@ class PatchData(_keras_base()):
         with rasterio.open(self.manifest.labels) as s:
             self.labels = s.read(1)
         times = df[self.tcols].to_numpy().ravel() if len(df) else np.array([], dtype=int)
+        times = times[times >= 0]  # year samples are padded with -1
         self.src = _Source(self.manifest, times, cache_bytes)
+        self.doy, self.is_day = pass_dates(self.manifest.cube) if kind == "year" else (None, None)
         self.rows, self.cols = df["row"].to_numpy(np.int64), df["col"].to_numpy(np.int64)
         self.times = df[self.tcols].to_numpy(np.int64) if len(df) else np.zeros((0, len(self.tcols)), np.int64)
         self.order = np.arange(len(df))
@@ -117,7 +138,7 @@ class PatchData(_keras_base()):
 
     @property
     def n_channels(self) -> int:
-        return len(self.manifest.bands) + int(self.validity_channel)
+        return len(self.manifest.bands) + int(self.validity_channel) + (DATE_CHANNELS if self.kind == "year" else 0)
 
     def _reshuffle(self):
         if self.shuffle:
@@ -139,12 +160,21 @@ class PatchData(_keras_base()):
         for k, j in enumerate(idx):
             r, c = int(self.rows[j]), int(self.cols[j])
             for f, t in enumerate(self.times[j]):
-                x[k, f], v[k, f] = self.src.window(int(t), r, c, p)
+                if t < 0:  # padding of a year sample
+                    x[k, f], v[k, f] = 0.0, False
+                else:
+                    x[k, f], v[k, f] = self.src.window(int(t), r, c, p)
             y[k] = self.labels[r : r + p, c : c + p]
         z, finite = normalise(x, v, self.mean, self.std, self.validity_channel)
         if self.kind == "cnn":
             z = z[:, 0]
-        w = finite[:, -1] & ((y != 0) | self.include_nodata)
+        if self.kind == "year":  # the date planes; the label is the geology's, valid where any date is
+            t = self.times[idx]
+            present = t >= 0
+            z = np.concatenate([z, date_planes(self.doy[np.maximum(t, 0)], self.is_day[np.maximum(t, 0)], present, p)], axis=-1)
+            w = finite.any(axis=1) & ((y != 0) | self.include_nodata)
+        else:
+            w = finite[:, -1] & ((y != 0) | self.include_nodata)
         if self.for_training:  # (x, y) with ignored pixels labelled losses.IGNORE
             return z, np.where(w, y, 255).astype(np.int32)
         return z, y, w.astype(np.float32)
@@ -155,7 +185,7 @@ def to_tf_dataset(data: PatchData):
     import tensorflow as tf
 
     p, c = data.p, data.n_channels
-    xshape = (None, p, p, c) if data.kind == "cnn" else (None, len(data.tcols), p, p, c)
+    xshape = (None, p, p, c) if data.kind == "cnn" else (None, len(data.tcols), p, p, c)  # year: c holds the date planes
     sig = (tf.TensorSpec(xshape, tf.float32), tf.TensorSpec((None, p, p), tf.int32))
     if not data.for_training:
         sig = sig + (tf.TensorSpec((None, p, p), tf.float32),)

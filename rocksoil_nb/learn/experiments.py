@@ -38,13 +38,14 @@ WARMUP_STEPS = 3  # timed training steps per model in the warm-up (after one unt
 
 
 def _kind(model: str) -> str:
-    return "seq" if models.is_sequence_model(model) else "cnn"
+    return models.kind_of(model)
 
 
 def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
     """Samples per split of one dataset, protocol and kind, with the profile's cap on train and val."""
     m = DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol)
-    caps = {"train": cfg.profile.max_patches, "val": train.validation_cap(cfg.profile.max_patches), "test": 0}
+    cap = cfg.sample_cap(kind)
+    caps = {"train": cap, "val": train.validation_cap(cap), "test": 0}
     return {s: (min(n, caps[s]) if caps[s] else n) for s, n in m.counts.items()}
 
 

@@ -7,9 +7,13 @@ under TensorFlow (default) and JAX. Input shapes come from the data; nothing is 
 * ``convlstm``: the same U-Net whose encoder blocks are ConvLSTM2D over the sequence (T, H, W, C)
   (thesis §3.5); each level's skip connection is the ConvLSTM hidden state at the last time step,
   the bottleneck a ConvLSTM2D returning only its final state; the decoder is the CNN's.
-* ``tae``: a lightweight U-TAE (Garnot & Landrieu 2021): a shared 2-D encoder applied to every date,
-  a multi-head temporal attention with a learned master query at the lowest resolution, the
-  attention masks upsampled to weight every skip level over time, and the CNN's decoder.
+* ``tae``: a lightweight U-TAE (Garnot & Landrieu 2021) over a whole year of kept passes: a shared 2-D
+  encoder applied to every date, a multi-head temporal attention with a learned master query at the
+  lowest resolution, with a day-of-year (and day/night) positional encoding and a per-date validity
+  mask (a missing date gets attention 0, so it changes nothing), the attention upsampled to weight
+  every skip level over time, and the CNN's decoder. Input (T, H, W, C + 4): the last
+  :data:`DATE_CHANNELS` planes of each date are constant: sin and cos of the day of year, 1 for a day
+  pass, 1 for a date that is present (0 for padding).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from keras import layers, ops, regularizers
 from rocksoil_nb.core.classes import N_CLASSES
 
 MODELS = ("cnn", "convlstm", "tae")
+#: planes appended to every date of a ``tae`` input: sin(doy), cos(doy) (doy scaled to 2 pi per 365.25 days), day pass, present
+DATE_CHANNELS = 4
 
 
 def depth_for(size: int, max_depth: int = 4) -> int:
@@ -98,29 +104,41 @@ class LastStep(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rocksoil")
-class TemporalAttention(layers.Layer):
-    """Multi-head attention over time with a learned master query per head (U-TAE's L-TAE, simplified).
+class DatePlanes(layers.Layer):
+    """Split a ``tae`` input (B, T, H, W, C + 4) into the bands (B, T, H, W, C) and the date code (B, T, 4)."""
 
-    Input (B, T, h, w, C) → attention weights (B, T, h, w, heads), softmax over T.
-    """
+    def call(self, x):
+        return x[..., :-DATE_CHANNELS], ops.mean(x[..., -DATE_CHANNELS:], axis=(2, 3))
+
+
+@keras.saving.register_keras_serializable(package="rocksoil")
+class TemporalAttention(layers.Layer):
+    """Multi-head attention over time with a learned master query per head (U-TAE's L-TAE, simplified), the
+    dates' positional encoding (a learned projection of sin/cos day of year and day/night) added to the keys'
+    input, and absent dates masked out. Inputs (B, T, h, w, C) and the date code (B, T, 4) → attention weights
+    (B, T, h, w, heads), softmax over the present dates."""
 
     def __init__(self, heads: int = 4, key_dim: int = 8, **kwargs):
         super().__init__(**kwargs)
         self.heads, self.key_dim = heads, key_dim
 
     def build(self, input_shape):
-        t, c = input_shape[1], input_shape[-1]
+        c = input_shape[0][-1]
         self.keys = self.add_weight(shape=(c, self.heads * self.key_dim), initializer="glorot_uniform", name="keys")
         self.query = self.add_weight(shape=(self.heads, self.key_dim), initializer="glorot_uniform", name="query")
-        self.position = self.add_weight(shape=(t, c), initializer="zeros", name="position")
+        self.position = self.add_weight(shape=(DATE_CHANNELS - 1, c), initializer="glorot_uniform", name="position")
 
-    def call(self, x):
-        x = x + ops.reshape(self.position, (1, -1, 1, 1, ops.shape(self.position)[-1]))
+    def call(self, inputs):
+        x, dates = inputs
+        pos = ops.matmul(dates[..., : DATE_CHANNELS - 1], self.position)  # (B, T, C)
+        x = x + pos[:, :, None, None, :]
         k = ops.matmul(x, self.keys)  # (B, T, h, w, heads*dk)
         shape = ops.shape(k)
         k = ops.reshape(k, (shape[0], shape[1], shape[2], shape[3], self.heads, self.key_dim))
         scores = ops.sum(k * self.query, axis=-1) / math.sqrt(self.key_dim)  # (B, T, h, w, heads)
-        return ops.softmax(scores, axis=1)
+        present = dates[..., DATE_CHANNELS - 1][:, :, None, None, None]
+        scores = ops.where(present > 0.5, scores, -1e9)
+        return ops.softmax(scores, axis=1) * ops.cast(present > 0.5, scores.dtype)
 
     def get_config(self):
         return {**super().get_config(), "heads": self.heads, "key_dim": self.key_dim}
@@ -150,10 +168,13 @@ class AttentionPool(layers.Layer):
 
 def build_tae(input_shape, base_filters: int = 16, depth: int | None = None, dropout: float = 0.2, l2: float = 0.05,
               n_classes: int = N_CLASSES, heads: int = 4) -> keras.Model:
-    """Lightweight U-TAE for sequences of shape (T, H, W, C)."""
-    inp, depth = _prelude(input_shape, depth, "sequence")
+    """Lightweight U-TAE for a year of dates (T, H, W, C + 4): the bands and :data:`DATE_CHANNELS` date planes."""
+    if input_shape[-1] <= DATE_CHANNELS:
+        raise ValueError(f"tae input {tuple(input_shape)}: needs the bands and {DATE_CHANNELS} date planes in the last axis")
+    inp, depth = _prelude(input_shape, depth, "year")
     h, w = input_shape[1], input_shape[2]
-    x, feats = inp, []
+    x, dates = DatePlanes(name="date_planes")(inp)
+    feats = []
     for level in range(depth):
         f = base_filters * 2**level
         block_in = keras.Input((h // 2**level, w // 2**level, x.shape[-1]))
@@ -164,7 +185,7 @@ def build_tae(input_shape, base_filters: int = 16, depth: int | None = None, dro
     block_in = keras.Input((h // 2**depth, w // 2**depth, x.shape[-1]))
     block = keras.Model(block_in, _conv_block(block_in, base_filters * 2**depth, l2, "bottleneck"), name="bottleneck_shared")
     x = layers.TimeDistributed(block, name="bottleneck")(x)
-    att = TemporalAttention(heads, key_dim=8, name="temporal_attention")(x)
+    att = TemporalAttention(heads, key_dim=8, name="temporal_attention")([x, dates])
     pool = AttentionPool(heads, name="attention_pool")
     bottom = pool(x, att)
     skips = [pool(f, att) for f in feats]
@@ -191,3 +212,9 @@ def build(name: str, input_shape, **kw) -> keras.Model:
 
 def is_sequence_model(name: str) -> bool:
     return name in ("convlstm", "tae")
+
+
+def kind_of(name: str) -> str:
+    """The dataset samples a model takes: ``cnn`` (one date), ``seq`` (the thesis's T = 5 dates, ConvLSTM) or
+    ``year`` (every kept pass of a calendar year, ``tae``)."""
+    return {"convlstm": "seq", "tae": "year"}.get(name, "cnn")

@@ -73,7 +73,7 @@ class RunSpec(_RunRecord):
     variant: str
     model: str
     protocol: str
-    kind: str  # cnn | seq
+    kind: str  # cnn | seq | year
     bands: list[str]
     mean: list[float]
     std: list[float]
@@ -90,12 +90,18 @@ class RunSpec(_RunRecord):
 
     @property
     def is_sequence(self) -> bool:
+        """The thesis's T-date sequences (ConvLSTM)."""
         return self.kind == "seq"
 
     @property
+    def is_year(self) -> bool:
+        """A calendar year of passes per sample (tae), padded to ``sequence_length`` dates."""
+        return self.kind == "year"
+
+    @property
     def frames(self) -> int:
-        """Dates per sample: the sequence length for sequence models, else 1."""
-        return int(self.sequence_length) if self.is_sequence else 1
+        """Dates per sample: the sequence length for sequence and year models, else 1."""
+        return int(self.sequence_length) if (self.is_sequence or self.is_year) else 1
 
     @property
     def name(self) -> str:

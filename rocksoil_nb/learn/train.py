@@ -213,10 +213,10 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
     epochs = int(epochs or hp.epochs)
     include0 = cfg.classes.include_nodata
-    max_samples = cfg.profile.max_patches if max_samples is None else max_samples
+    kind = models.kind_of(model)
+    max_samples = cfg.sample_cap(kind) if max_samples is None else max_samples
     ds_dir = cfg.layout.patches_dir(variant)
     manifest = DatasetManifest.read(ds_dir)
-    kind = "seq" if models.is_sequence_model(model) else "cnn"
     out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol)
     out.mkdir(parents=True, exist_ok=True)
     key = {"variant": variant, "model": model, "protocol": protocol, "epochs": epochs, "weights": weights, "seed": seed,
@@ -285,7 +285,8 @@ def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protoco
     norm = manifest.protocol(kind, protocol).norm
     return RunSpec(area=cfg.name, variant=variant, model=model, protocol=protocol, kind=kind, bands=list(manifest.bands),
                    mean=norm.mean, std=norm.std, patch_size=manifest.patch_size, overlap=manifest.overlap,
-                   sequence_length=manifest.sequence_length if kind == "seq" else 1,
+                   sequence_length=(manifest.sequence_length if kind == "seq" else len(manifest.kinds[kind].columns) if kind == "year"
+                                    else 1),
                    validity_channel=cfg.preprocess.validity_channel, include_nodata=cfg.classes.include_nodata,
                    crs=cfg.area.crs, pixel_size_m=cfg.area.pixel_size_m, preprocess=dataclasses.asdict(cfg.preprocess),
                    scene_filter=dataclasses.asdict(cfg.scene_filter),

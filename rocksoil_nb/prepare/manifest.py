@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rocksoil_nb.core import io
 
-KINDS = ("cnn", "seq")
+KINDS = ("cnn", "seq", "year")  # one date; the thesis's T = 5 sequences; a calendar year of passes (tae)
 
 
 class DatasetOutdated(ValueError):

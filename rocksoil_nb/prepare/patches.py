@@ -11,6 +11,11 @@
   ``day`` / ``night`` (by the inventory's rule), ``winter`` (22 Sep-21 Mar) / ``summer``.
 * ConvLSTM sequences: T consecutive kept dates of one location, stride ``sequence_stride``; the label
   is the last frame's.
+* Whole years (``tae``, kind ``year``): one sample per location and calendar year, its frames the year's passes
+  on which the window is at least half as valid as the minimum-valid rule asks (at most ``year_frames``, the
+  most valid ones, in time order; at least :data:`MIN_YEAR_FRAMES`), padded with -1 to the dataset's T; the
+  window must be labelled to the minimum-valid share. Only where the cube has dates. Split like the others:
+  ``spatial`` by place, ``thesis`` by the date of the sample's middle frame.
 * Normalisation statistics come from the training samples only, per protocol.
 """
 
@@ -35,6 +40,37 @@ VARIANTS: dict[str, dict] = {
     "winter": {"bands": THERMAL_BANDS, "when": "~is_summer"},
     "summer": {"bands": THERMAL_BANDS, "when": "is_summer"},
 }
+
+
+MIN_YEAR_FRAMES = 4  # a location-year with fewer usable passes gives no ``year`` sample
+
+
+def year_samples(valid: np.ndarray, labels: np.ndarray, times: np.ndarray, years: np.ndarray, pos: list[tuple[int, int]], size: int,
+                 min_valid: float, max_frames: int) -> pd.DataFrame:
+    """Whole-year samples: columns t0..t{T-1} (cube time indices in time order, -1 padding), year, row, col.
+
+    ``times`` the variant's time indices (sorted); ``years`` the calendar year of every cube time index."""
+    labelled = labels != classes.NODATA
+    rr = np.array([p[0] for p in pos])
+    cc = np.array([p[1] for p in pos])
+    lab_ok = _window_fraction(labelled, size)[rr, cc] >= min_valid
+    frac = {int(t): _window_fraction(valid[t] & labelled, size)[rr, cc] for t in times}
+    rows = []
+    for y in np.unique(years[times]):
+        ts = np.array([t for t in times if years[t] == y], dtype=int)
+        f = np.stack([frac[int(t)] for t in ts])  # (dates, positions)
+        for j in np.flatnonzero(lab_ok):
+            ok = np.flatnonzero(f[:, j] >= min_valid / 2)
+            if len(ok) < MIN_YEAR_FRAMES:
+                continue
+            if len(ok) > max_frames:
+                ok = np.sort(ok[np.argsort(-f[ok, j], kind="stable")[:max_frames]])
+            rows.append((int(y), int(rr[j]), int(cc[j]), ts[ok].tolist()))
+    t_max = max((len(r[3]) for r in rows), default=0)
+    cols = [f"t{i}" for i in range(t_max)]
+    data = [{**{c: (fr[i] if i < len(fr) else -1) for i, c in enumerate(cols)}, "year": y, "row": r, "col": c_}
+            for y, r, c_, fr in rows]
+    return pd.DataFrame(data, columns=cols + ["year", "row", "col"])
 
 
 def positions(shape: tuple[int, int], size: int, overlap: float) -> list[tuple[int, int]]:
@@ -160,6 +196,11 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     seq = samples(valid, labels, times, pos, size, pp.min_valid_fraction, hp.sequence_length, hp.sequence_stride)
     split = make_spatial_split(labels, size, pos, pp.spatial_block_patches, pp.buffer_patches, pp.test_fraction,
                                pp.val_fraction, pp.split_seed)
+    kinds = [("cnn", cnn), ("seq", seq)]
+    if bool(ds.attrs.get("dates_known", True)):
+        years = pd.DatetimeIndex(ds["time"].values).year.to_numpy()
+        kinds.append(("year", year_samples(valid, labels, times, years, pos, size, pp.min_valid_fraction,
+                                           getattr(hp, "year_frames", 36))))
     manifest = DatasetManifest(
         variant=variant, bands=bands, patch_size=size, overlap=hp.patch_overlap, min_valid_fraction=pp.min_valid_fraction,
         sequence_length=hp.sequence_length, sequence_stride=hp.sequence_stride, cube=str(cube_path), labels=str(labels_path or ""),
@@ -168,9 +209,15 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     data = ds["data"].values  # (time, band, y, x); small enough per area to hold while building
     codes = ds["file_split"].values if "file_split" in ds else None
     protocols = PROTOCOLS + (("thesis_files",) if codes is not None else ())
-    for kind, df in (("cnn", cnn), ("seq", seq)):
-        tcols = ["t"] if kind == "cnn" else [f"t{i}" for i in range(hp.sequence_length)]
-        last = df[tcols[-1]].to_numpy() if len(df) else np.array([], dtype=int)
+    cnn_stats: dict[str, NormStats | None] = {}
+    for kind, df in kinds:
+        tcols = (["t"] if kind == "cnn" else [f"t{i}" for i in range(hp.sequence_length)] if kind == "seq"
+                 else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()])
+        if kind == "year":  # the thesis split by the middle frame's date
+            t = df[tcols].to_numpy()
+            last = np.array([int(np.median(r[r >= 0])) for r in t], dtype=int) if len(df) else np.array([], dtype=int)
+        else:
+            last = df[tcols[-1]].to_numpy() if len(df) else np.array([], dtype=int)
         df = df.copy()
         df["split_thesis"] = thesis_split(last, pp.test_fraction, pp.val_fraction) if len(df) else []
         df["split_spatial"] = assign_split(df[["row", "col"]].to_numpy(), size, split) if len(df) else []
@@ -181,7 +228,12 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
             col = f"split_{proto}"
             counts = {s: int((df[col] == s).sum()) for s in SPLITS}
             train = df[df[col] == "train"]
-            stats = norm_stats(data, valid, train, size, bidx, tcols) if len(train) else None
+            if kind == "year":  # the same bands: the one-date windows' statistics
+                stats = cnn_stats.get(proto)
+            else:
+                stats = norm_stats(data, valid, train, size, bidx, tcols) if len(train) else None
+            if kind == "cnn":
+                cnn_stats[proto] = stats
             hist = {s: class_histogram(labels, df[df[col] == s], size).tolist() for s in SPLITS}
             info.protocols[proto] = ProtocolInfo(counts, stats, hist)
         manifest.kinds[kind] = info

@@ -68,7 +68,7 @@ def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: 
     x, y, w = d[0]
     prob = probabilities(net, x)
     pred, conf = decide(prob, cfg.classes.include_nodata)
-    frame = x[:, -1] if x.ndim == 5 else x
+    frame = (x[:, 0] if spec.is_year else x[:, -1]) if x.ndim == 5 else x  # a year's first frame is always a date, never padding
     lst = frame[..., 0] * d.std[0, 0, 0] + d.mean[0, 0, 0]
     lst = np.where(w > 0, lst, np.nan)
     fig, axes = plt.subplots(len(pick), 4, figsize=(14, 3.2 * len(pick)), squeeze=False)

@@ -117,11 +117,14 @@ class Explorer:
             net, spec, reader, pos, vt = self._run(self.run)
             if self.t not in set(int(v) for v in vt):
                 return None, f"this date is not in the {spec.variant} variant the model was trained on"
-            frames = reconstruct.sequence_frames(vt, self.t, spec.frames) if spec.is_sequence else [self.t]
+            frames = (reconstruct.year_frames(reader, vt, self.t, spec.frames) if spec.is_year
+                      else reconstruct.sequence_frames(vt, self.t, spec.frames) if spec.is_sequence else [self.t])
             if frames is None:
-                return None, f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model"
+                return None, (f"{patches.MIN_YEAR_FRAMES} passes of this year are needed for a year model" if spec.is_year
+                              else f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model")
             self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.is_sequence,
-                                                       include_nodata=bool(spec.include_nodata))
+                                                       include_nodata=bool(spec.include_nodata),
+                                                       year_length=spec.frames if spec.is_year else 0)
         return self._maps[key], ""
 
     def status(self) -> str:
