@@ -153,7 +153,7 @@ def test_variants_and_the_file_name_split(project):
     src = project / "clone" / "data_thermal_thermal_only"
     make_set(src)
     name = thesis_import.import_area(project, "made_up", project / "clone")
-    cfg = config.load(name, overrides={"hyperparameters": {"patch_size": 32, "patch_overlap": 0.5}})
+    cfg = config.load(name, "standard")  # 32 px patches; its models include the whole-year tae
     thesis_import.run(cfg, progress=False)
     assert steps.available_variants(cfg) == ["thermal_only"]
     with pytest.raises(ValueError, match="does not know"):
@@ -170,6 +170,10 @@ def test_variants_and_the_file_name_split(project):
     for r in df.sample(20, random_state=0).itertuples():
         assert r.split_thesis_files == names[codes[r.t, r.row + 16, r.col + 16]]
     assert {"train", "val", "test"} <= set(df["split_thesis_files"])
+    from rocksoil_nb.learn import experiments
+
+    runs = experiments.matrix(cfg)  # no dates: no year samples, so no tae; the file-name split is planned
+    assert {m for _, m, _ in runs} == set(cfg.profile.models) - {"tae"} and {p for _, _, p in runs} == {"thesis", "spatial", "thesis_files"}
 
 
 def test_seven_band_sets_name_the_sar_copy_and_drop_rgb(tmp_path):
