@@ -112,16 +112,18 @@ def measure_cube(cube_path: str | Path, label_map: np.ndarray, n_blocks: int = 3
     labels from the area's label map, n × n spatial blocks as folds, pixels with no valid date left out."""
     X, share = cube_series(cube_path, temperature)
     blocks = spatial_blocks(label_map.shape, n_blocks)
-    y, b, Xf = label_map.ravel(), blocks.ravel(), X.reshape(-1, X.shape[-1])
-    idx = np.flatnonzero((y != 0) & (Xf != 0).any(axis=1))
+    y, Xf = label_map.ravel(), X.reshape(-1, X.shape[-1])
+    return _scores(Xf, y, blocks.ravel(), (y != 0) & (Xf != 0).any(axis=1), share, seed, trees, n_blocks, max_pixels)
+
+
+def _scores(Xf: np.ndarray, y: np.ndarray, b: np.ndarray, keep: np.ndarray, share: np.ndarray, seed: int, trees: int,
+            n_blocks: int, max_pixels: int) -> Difficulty:
+    """The forest on the clearest date's features and on all of them, with the majority guess, as a :class:`Difficulty`,
+    on the ``keep`` pixels (a seeded sample of ``max_pixels`` at most)."""
+    idx = np.flatnonzero(keep)
     if len(idx) > max_pixels:
         idx = np.sort(np.random.default_rng(seed).choice(idx, max_pixels, replace=False))
     y, b, Xf = y[idx], b[idx], Xf[idx]
-    return _scores(Xf, y, b, share, seed, trees, n_blocks)
-
-
-def _scores(Xf: np.ndarray, y: np.ndarray, b: np.ndarray, share: np.ndarray, seed: int, trees: int, n_blocks: int) -> Difficulty:
-    """The forest on the clearest date's features and on all of them, with the majority guess, as a :class:`Difficulty`."""
     k = Xf.shape[1] // len(share)  # features per date
     best = int(np.argmax(share))
     s_oa, s_f1 = _cv(Xf[:, k * best : k * best + k], y, b, seed, trees)
@@ -138,10 +140,5 @@ def measure(raw_dir: str | Path, vector: str | Path | None = None, class_field: 
     vec = vector or labels.find_geology_vector(raw_dir)
     lab = labels.make_labels(vec, grid, class_field=class_field).labels
     blocks = spatial_blocks(grid.shape, n_blocks)
-    y, b, Xf = lab.ravel(), blocks.ravel(), X.reshape(-1, X.shape[-1])
-    keep = y != 0
-    idx = np.flatnonzero(keep)
-    if len(idx) > max_pixels:
-        idx = np.sort(np.random.default_rng(seed).choice(idx, max_pixels, replace=False))
-    y, b, Xf = y[idx], b[idx], Xf[idx]
-    return _scores(Xf, y, b, share, seed, trees, n_blocks)
+    y = lab.ravel()
+    return _scores(X.reshape(-1, X.shape[-1]), y, blocks.ravel(), y != 0, share, seed, trees, n_blocks, max_pixels)

@@ -18,6 +18,14 @@ def _features(x: np.ndarray) -> np.ndarray:
     return x.reshape(n * h * w, c)
 
 
+def all_classes(model, features: np.ndarray) -> np.ndarray:
+    """(N, 14) probabilities of a fitted scikit-learn classifier; classes it never saw in training get 0."""
+    p = model.predict_proba(features)
+    out = np.zeros((p.shape[0], N_CLASSES), dtype=np.float32)
+    out[:, model.classes_.astype(int)] = p
+    return out
+
+
 MAX_PIXELS = 100_000  # training pixels the forest is fitted on at most (a seeded sample of the labelled, valid ones)
 
 
@@ -44,10 +52,7 @@ class PixelRF:
         """Class probabilities (N, H, W, 14); classes never seen in training get 0."""
         x = np.asarray(x)
         n, h, w = (x.shape[0], x.shape[-3], x.shape[-2])
-        p = self.rf.predict_proba(_features(x))
-        out = np.zeros((p.shape[0], N_CLASSES), dtype=np.float32)
-        out[:, self.rf.classes_.astype(int)] = p
-        return out.reshape(n, h, w, N_CLASSES)
+        return all_classes(self.rf, _features(x)).reshape(n, h, w, N_CLASSES)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(-1)

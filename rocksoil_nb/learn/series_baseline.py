@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import io
-from rocksoil_nb.core.classes import N_CLASSES, NODATA
+from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn.baseline import all_classes
 from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.learn.series_features import pixel_features
 from rocksoil_nb.prepare import cube
@@ -56,10 +57,7 @@ class PixelSeries:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(N, 14) class probabilities; classes never seen in training get 0."""
-        p = self.model.predict_proba(x[:, self.columns])
-        out = np.zeros((len(x), N_CLASSES), dtype=np.float32)
-        out[:, self.model.classes_.astype(int)] = p
-        return out
+        return all_classes(self.model, x[:, self.columns])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(-1)
