@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     it.add_argument("--quiet", action="store_true")
     inv = sub.add_parser("inventory", help="scene inventory of a folder of ECOSTRESS files, with per-layer value ranges")
     inv.add_argument("folder", help="a folder of AppEEARS ECOSTRESS GeoTIFFs (or a raw/ folder holding ecostress/)")
-    inv.add_argument("--out", default=None, help="CSV to write (default: <folder>/inventory.csv)")
+    inv.add_argument("--out", default=None, help="CSV to write, or a folder to write inventory.csv into (default: "
+                                                 "<folder name>_inventory.csv in the current folder; the data folder is never written)")
     inv.add_argument("--aoi", default="demo", help="area whose preprocess and scene-filter settings to use")
     ex = sub.add_parser("experiments", help="train every planned (variant x model x protocol) run of an area, resumable")
     ex.add_argument("--aoi", default="demo")
@@ -85,22 +86,32 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "inventory":
             import pandas as pd
 
-            from rocksoil_nb.core import io
+            from rocksoil_nb.core import ecostress, io
             from rocksoil_nb.prepare import scenes
 
             cfg = config.load(a.aoi)
             folder = Path(a.folder)
+            out = Path(a.out) if a.out else Path.cwd() / f"{folder.resolve().name or 'scenes'}_inventory.csv"
+            if out.is_dir():
+                out = out / "inventory.csv"
             try:
+                if folder.resolve() in out.resolve().parents:
+                    raise ValueError(f"{out}: inside the data folder {folder}; write the inventory elsewhere (--out)")
                 table = scenes.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
             except (FileNotFoundError, ValueError) as e:
                 print(f"rocksoil inventory: {e}", file=sys.stderr)
                 return 2
-            out = Path(a.out) if a.out else folder / "inventory.csv"
             io.write_csv(out, table)
+            eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
             with pd.option_context("display.width", 160, "display.max_columns", 20):
-                eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
+                print(ecostress.where_found(eco, ecostress.find_files(eco)))
                 print(scenes.value_ranges(eco).to_string(index=False))
                 print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
+            if not table["kept"].any():
+                reasons = table["reason"].value_counts().head(3)
+                print("rocksoil inventory: no pass can be used; most common reasons: "
+                      + "; ".join(f"{r} ({n})" for r, n in reasons.items()), file=sys.stderr)
+                return 1
             return 0
         if a.cmd == "experiments":
             from rocksoil_nb.analyse import results

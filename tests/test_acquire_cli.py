@@ -22,7 +22,7 @@ def test_cli_simulate_writes_and_then_skips(tmp_path, capsys):
     out = tmp_path / "raw"
     assert cli.main(["simulate", "--aoi", "demo", "--out", str(out), "--quiet"]) == 0
     assert "64 ECOSTRESS passes" in capsys.readouterr().out
-    assert (out / "manifest.json").exists() and (tmp_path / "truth" / "geology_true_10m.tif").exists()
+    assert (out / "manifest.json").exists() and (out / "truth" / "geology_true_10m.tif").exists()  # truth stays inside --out
     assert cli.main(["simulate", "--aoi", "demo", "--out", str(out), "--quiet"]) == 0
     assert "skipped" in capsys.readouterr().out
 

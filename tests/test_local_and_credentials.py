@@ -26,7 +26,8 @@ def bundle(tmp_path, fixture_dir, demo_raw):
     t1 = dt.datetime(2021, 7, 1, 12, 0, tzinfo=UTC)
     for lay in ecostress.REQUESTED_LAYERS:
         dtype = {"QC": np.uint16, "cloud": np.uint8, "water": np.uint8}.get(lay, np.float32)
-        io.write_geotiff(f / ecostress.format_name(lay, t1, "30SVJ"), np.ones((8, 8), dtype), g.crs, g.transform)
+        value = {"LST": 300.0, "LST_err": 1.0, "EmisWB": 0.97}.get(lay, 0)  # plausible values: the whole file is checked
+        io.write_geotiff(f / ecostress.format_name(lay, t1, "30SVJ"), np.full((8, 8), value, dtype), g.crs, g.transform)
     t2 = dt.datetime(2019, 8, 2, 21, 5, tzinfo=UTC)  # Collection 1 style, no QC layer
     io.write_geotiff(f / f"ECO2LSTE.001_SDS_LST_doy{t2:%Y%j%H%M%S}_aid0001.tif", np.full((8, 8), 15000, np.uint16), g.crs, g.transform)
     (f / ecostress.format_name("EmisWB", t2, None, product="ECO2LSTE.001").replace("EmisWB", "SDS_EmisWB")).write_bytes(b"not a tiff")

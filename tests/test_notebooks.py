@@ -130,8 +130,8 @@ def test_tuning_and_training_outputs(report_run):
 
 def test_demo_shows_learning_under_both_protocols(report_run):
     """The best deep model beats the majority-class row and the one-date per-pixel forest on OA and macro-F1 (quick
-    profile). (The whole-series baseline, ``pixel_series``, beats the T = 5 deep models on the spatial protocol: see
-    the README; issue 14's whole-year model is meant to close that gap.)"""
+    profile). (The whole-year models, ``pixel_series`` and ``tae``, beat the T = 5 deep models on the simulated areas'
+    spatial protocol: see the README.)"""
     import pandas as pd
 
     work, _ = report_run

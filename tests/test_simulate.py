@@ -64,7 +64,7 @@ def test_geology_map_is_generalised_and_displaced(demo_raw):
     assert gdf.crs.to_epsg() == 25830
     assert set(gdf["class_code"]) <= set(range(1, 14))
     assert int((~gdf.geometry.is_valid).sum()) == 1  # the one digitising error
-    summary = json.loads((demo_raw.parent / "truth" / "summary.json").read_text())
+    summary = json.loads((demo_raw / "truth" / "summary.json").read_text())
     assert len(summary["true_class_fractions"]) == 13  # every class 1-13 is in the demo truth
     assert 40 < summary["map"]["displacement_m_rms"] < 200
 

@@ -26,7 +26,33 @@ def test_year_samples_are_one_calendar_year_each(trained_demo):
         assert len(fr) >= patches.MIN_YEAR_FRAMES and (np.diff(fr) > 0).all() and (years[fr] == y).all()
         assert (row[len(fr):] == -1).all()  # padding only at the end
     assert set(df["split_spatial"].dropna()) <= {"train", "val", "test", ""} and (df["split_spatial"] == "train").any()
-    assert info.protocols["spatial"].norm.mean == m.kinds["cnn"].protocols["spatial"].norm.mean  # the bands' statistics
+    # the temperature is read as a scene anomaly (K): centred near 0, narrower than the raw LST of the one-date windows
+    assert info.anomaly == "LST" and m.kinds["cnn"].anomaly is None
+    year_norm, cnn_norm = info.protocols["spatial"].norm, m.kinds["cnn"].protocols["spatial"].norm
+    assert abs(year_norm.mean[0]) < 3.0 and year_norm.std[0] < cnn_norm.std[0]
+    assert abs(year_norm.mean[1] - cnn_norm.mean[1]) < 0.01  # emissivity as it is
+
+
+def test_year_inputs_are_scene_anomalies(trained_demo):
+    """A year batch's temperature channel is (LST - the date's median over the whole grid - mean) / std."""
+    import zarr
+
+    from rocksoil_nb.learn.datasets import PatchData
+    from rocksoil_nb.prepare.cube import scene_median
+
+    cfg = trained_demo
+    data = PatchData(cfg.layout.patches_dir("thermal_only"), "spatial", "train", "year", batch_size=2, shuffle=False)
+    x, _, _ = data[0]
+    grp = zarr.open_group(str(data.manifest.cube), mode="r")
+    t, r, c, p = int(data.times[0, 0]), int(data.rows[0]), int(data.cols[0]), data.p
+    lst, valid = np.asarray(grp["data"][t, 0]), np.asarray(grp["valid"][t]).astype(bool)
+    med = scene_median(lst, valid)
+    assert abs(med - np.median(lst[valid])) < 1e-6 and 250 < med < 340
+    want = (lst[r : r + p, c : c + p] - med - data.mean[0, 0, 0]) / data.std[0, 0, 0]
+    ok = valid[r : r + p, c : c + p] & np.isfinite(want)
+    assert np.allclose(x[0, 0, ..., 0][ok], want[ok], atol=1e-4) and (x[0, 0, ..., 0][~ok] == 0).all()
+    assert scene_median(np.array([1.0, np.nan, 5.0, 100.0]), np.array([True, True, True, False])) == 3.0
+    assert scene_median(np.ones(3), np.zeros(3, bool)) == 0.0
 
 
 def test_year_batches_carry_the_date_planes(trained_demo):

@@ -33,13 +33,23 @@ def _resolve(cfg, path: str) -> Path:
     return p if p.is_absolute() else cfg.root / p
 
 
-def copy_geology(cfg, raw: Path) -> Path | None:
-    """Copy the configured geology vector (and shapefile sidecars) into ``raw/geology/``; None if not configured."""
+def geology_source(cfg) -> Path | None:
+    """The configured geology vector (None if not configured); a clear error when it does not exist, checked
+    before any download so that a wrong path does not wait for hours of them."""
     if not cfg.acquisition.geology_vector:
         return None
     src = _resolve(cfg, cfg.acquisition.geology_vector)
-    if not src.exists():
-        raise SourceNotAvailable(f"{src}: the geology vector named by acquisition.geology_vector does not exist")
+    if not src.is_file():
+        raise SourceNotAvailable(f"{src}: the geology vector named by acquisition.geology_vector does not exist "
+                                 f"(relative paths are from the project root, {cfg.root})")
+    return src
+
+
+def copy_geology(cfg, raw: Path) -> Path | None:
+    """Copy the configured geology vector (and shapefile sidecars) into ``raw/geology/``; None if not configured."""
+    src = geology_source(cfg)
+    if src is None:
+        return None
     dest = raw / "geology" / src.name
     for s in [src] + [src.with_suffix(x) for x in SHAPEFILE_SIDECARS if src.suffix.lower() == ".shp"]:
         d = raw / "geology" / s.name
@@ -110,6 +120,7 @@ def run(cfg, progress: bool = True, session=None, ee=None) -> AcquireResult:
 
 def _run_remote(cfg, raw: Path, progress: bool, session, ee) -> dict:
     acq = cfg.acquisition
+    geology_source(cfg)  # before the downloads
     summary: dict = {"source": "appeears+gee", "warnings": []}
     ee_mod = None
     if acq.sentinel or acq.ecostress_from == "earthengine":

@@ -33,7 +33,7 @@ class Earthdata:
         return f"Earthdata({kind} from {self.origin}, ***)"
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.username, self.password, self.token) if s]
+        return with_encodings([s for s in (self.username, self.password, self.token) if s], self.username, self.password)
 
 
 def earthdata(env: dict | None = None, netrc_path: str | Path | None = None) -> Earthdata:
@@ -59,10 +59,26 @@ def earthdata(env: dict | None = None, netrc_path: str | Path | None = None) -> 
     )
 
 
+def with_encodings(secrets: list[str], user: str | None = None, password: str | None = None) -> list[str]:
+    """The secrets and the forms a server or a URL may echo them in: URL-quoted, and the base64 of ``user:password``
+    that an HTTP Basic ``Authorization`` header carries."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    out = list(secrets)
+    for s in secrets:
+        out += [quote(s, safe=""), quote_plus(s)]
+    if user and password:
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        out += [pair, pair.rstrip("=")]
+    return [s for s in dict.fromkeys(out) if s]
+
+
 def known_secrets(env: dict | None = None) -> list[str]:
-    """Secret values currently visible in the environment (for redaction)."""
+    """Secret values currently visible in the environment, in the encodings they travel in (for redaction)."""
     env = os.environ if env is None else env
-    return [env[k] for k in SECRET_ENV if env.get(k) and len(env[k]) >= 4]
+    plain = [env[k] for k in SECRET_ENV if env.get(k) and len(env[k]) >= 4]
+    return with_encodings(plain, env.get("EARTHDATA_USERNAME"), env.get("EARTHDATA_PASSWORD"))
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:

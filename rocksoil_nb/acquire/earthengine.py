@@ -36,8 +36,16 @@ def initialize(auth, ee=None):
     if auth.key_file is not None:
         import json
 
-        email = json.loads(Path(auth.key_file).read_text()).get("client_email")
-        creds = ee.ServiceAccountCredentials(email, str(auth.key_file))
+        from rocksoil_nb.acquire.credentials import CredentialsError, redact
+
+        try:
+            email = json.loads(Path(auth.key_file).read_text()).get("client_email")
+            creds = ee.ServiceAccountCredentials(email, str(auth.key_file))
+        except Exception as e:  # noqa: BLE001 - any failure of the key is the same advice
+            raise CredentialsError(
+                "the service-account key file named by EE_SERVICE_ACCOUNT_KEY (or GOOGLE_APPLICATION_CREDENTIALS) cannot be "
+                f"used ({type(e).__name__}: {redact(str(e))[:120]}); download a new JSON key of the service account in the "
+                "Google Cloud console (IAM > Service accounts > Keys) and point EE_SERVICE_ACCOUNT_KEY at it") from None
         ee.Initialize(credentials=creds, project=auth.project)
     else:
         ee.Initialize(project=auth.project)

@@ -22,17 +22,23 @@ class LocalSourceError(RuntimeError):
     """The local folder cannot serve as a source (missing, no ECOSTRESS LST files…)."""
 
 
-def _readable(path: Path) -> str:
+def _readable(path: Path, ecostress_file: bool = False) -> str:
+    """'' when the whole raster reads (and, for ECOSTRESS, its values fit the layer), else the problem in words."""
     import rasterio
 
     try:
         with rasterio.open(path) as s:
             if s.crs is None:
                 return "no CRS"
-            s.read(1, window=((0, 1), (0, 1)))
+            if not ecostress_file:
+                s.read(1)
+        if ecostress_file:
+            ecostress.read_layer(path)
         return ""
+    except ValueError as e:  # read_layer's own message: truncated, wrong content, implausible values
+        return str(e).replace(f"{path}: ", "")
     except Exception as e:  # noqa: BLE001 - any reader failure makes the file unusable
-        return f"unreadable ({type(e).__name__})"
+        return f"unreadable ({type(e).__name__}: truncated or damaged?)"
 
 
 def scan(folder: str | Path) -> pd.DataFrame:
@@ -58,7 +64,7 @@ def scan(folder: str | Path) -> pd.DataFrame:
                 else:
                     rec.update(problem="raster name not recognised (neither AppEEARS ECOSTRESS nor S1_GRD_IW_/S2_NDVI_)")
             if rec["kind"] != "other":
-                rec["problem"] = _readable(p)
+                rec["problem"] = _readable(p, rec["kind"] == "ecostress")
         elif p.suffix.lower() in VECTOR_SUFFIXES:
             rec.update(kind="geology", layer=p.stem)
         elif p.suffix.lower() in SHAPEFILE_SIDECARS:

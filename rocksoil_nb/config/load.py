@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from rocksoil_nb.config.schema import AreaConfig, Profile
+from rocksoil_nb.config.schema import AreaConfig, ModelName, Profile
 from rocksoil_nb.core.grid import thermal_grid
 
 
@@ -131,9 +131,91 @@ def _read_yaml(path: Path) -> dict:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ParameterError(f"{path}: not valid YAML: {e}") from None
+    except ValueError as e:  # a value YAML reads as a date that is none (2022-13-01)
+        raise ParameterError(f"{path}: a value is not a valid date ({e}); dates are YYYY-MM-DD") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a mapping of keys at the top level")
     return data
+
+
+def _need(ok: bool, src: str, key: str, rule: str, value) -> None:
+    if not ok:
+        raise ParameterError(f"{src}: key '{key}' must be {rule}, got {value!r}")
+
+
+def _check_crs(crs: str, src: str) -> None:
+    """The grid's CRS must be known and projected in metres (the pixel size is in metres)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        c = CRS.from_user_input(crs)
+    except CRSError:
+        raise ParameterError(f"{src}: key 'area.crs' is not a known coordinate reference system: {crs!r} "
+                             "(use an EPSG code such as EPSG:32630)") from None
+    unit = c.axis_info[0].unit_name if c.axis_info else ""
+    if not c.is_projected or unit not in ("metre", "meter"):
+        raise ParameterError(f"{src}: key 'area.crs' must be a projected CRS in metres (e.g. the area's UTM zone), "
+                             f"got {crs!r} ({'geographic' if c.is_geographic else unit or 'no unit'})")
+
+
+def _check_ranges(cfg: AreaConfig, src: str) -> None:
+    """Sizes, counts, fractions and rates in their ranges: checked on the merged parameters, before anything runs."""
+    from rocksoil_nb.core.classes import N_CLASSES
+
+    a, h, sf, pt, pp = cfg.area, cfg.hyperparameters, cfg.scene_filter, cfg.patches, cfg.preprocess
+    _check_crs(a.crs, src)
+    _need(a.pixel_size_m > 0, src, "area.pixel_size_m", "a positive size in metres", a.pixel_size_m)
+    w = cfg.classes.weights
+    missing = sorted(set(range(N_CLASSES)) - set(w))
+    _need(not missing, src, "classes.weights", f"a weight for each of the {N_CLASSES} class codes 0-13 (missing {missing})", w)
+    bad = {k: v for k, v in w.items() if not (v >= 0 and v < float("inf"))}
+    _need(not bad, src, "classes.weights", "non-negative numbers", bad)
+    for key in ("epochs", "batch_size", "base_filters", "patch_size", "sequence_length", "sequence_stride", "year_frames"):
+        v = getattr(h, key)
+        _need(v > 0, src, f"hyperparameters.{key}", "a positive integer", v)
+    _need(h.patch_size >= 8, src, "hyperparameters.patch_size", "at least 8 pixels (the U-Nets halve it three times)", h.patch_size)
+    _need(h.early_stopping_patience >= 0, src, "hyperparameters.early_stopping_patience", "0 or more epochs", h.early_stopping_patience)
+    _need(h.l2 >= 0, src, "hyperparameters.l2", "0 or more", h.l2)
+    _need(0 <= h.dropout < 1, src, "hyperparameters.dropout", "in [0, 1)", h.dropout)
+    _need(h.focal_gamma >= 0, src, "hyperparameters.focal_gamma", "0 or more", h.focal_gamma)
+    lr = h.learning_rate
+    need = [m for m in ("cnn", "convlstm") if m not in lr]
+    _need(not need, src, "hyperparameters.learning_rate",
+          f"a rate for every model family: cnn (CNN, per-pixel models) and convlstm (ConvLSTM, tae); missing {need}", lr)
+    unknown = sorted(set(lr) - set(typing.get_args(ModelName)))
+    _need(not unknown, src, "hyperparameters.learning_rate", f"keyed by model names {list(typing.get_args(ModelName))} "
+          f"(unknown: {unknown})", lr)
+    _need(all(v > 0 for v in lr.values()), src, "hyperparameters.learning_rate", "positive rates", lr)
+    for key in ("max_cloud_fraction", "max_bad_fraction"):
+        v = getattr(sf, key)
+        _need(0 <= v <= 1, src, f"scene_filter.{key}", "a fraction in 0-1", v)
+    _need(0 <= pt.min_valid_fraction <= 1, src, "patches.min_valid_fraction", "a fraction in 0-1", pt.min_valid_fraction)
+    for key in ("test_fraction", "val_fraction"):
+        v = getattr(pt, key)
+        _need(0 <= v < 1, src, f"patches.{key}", "a fraction in [0, 1)", v)
+    _need(pt.test_fraction + pt.val_fraction < 1, src, "patches.test_fraction", "less than 1 with patches.val_fraction",
+          pt.test_fraction)
+    _need(pt.spatial_block_patches >= 1, src, "patches.spatial_block_patches", "1 or more", pt.spatial_block_patches)
+    _need(pt.buffer_patches >= 0, src, "patches.buffer_patches", "0 or more", pt.buffer_patches)
+    _need(0 <= pp.day_start_hour < pp.day_end_hour <= 24, src, "preprocess.day_start_hour",
+          "before preprocess.day_end_hour, both hours in 0-24", [pp.day_start_hour, pp.day_end_hour])
+    if cfg.simulator is not None:
+        sc = cfg.simulator.scenes
+        _need(sc.passes > 0 or sc.dates != "orbit", src, "simulator.scenes.passes", "a positive number of passes", sc.passes)
+        _need(sc.rejected_passes >= 0, src, "simulator.scenes.rejected_passes", "0 or more", sc.rejected_passes)
+        _need(sc.fine_pixel_m > 0, src, "simulator.scenes.fine_pixel_m", "a positive size in metres", sc.fine_pixel_m)
+        for key in ("grid_jitter_fraction", "stripe_fraction", "swath_edge_fraction"):
+            _need(0 <= getattr(sc, key) <= 1, src, f"simulator.scenes.{key}", "a fraction in 0-1", getattr(sc, key))
+
+
+def _check_profile(prof: Profile, src: str) -> None:
+    for key in ("cell_timeout_s", "kernel_start_timeout_s", "tuning_trials", "sweep_points"):
+        v = getattr(prof, key)
+        _need(v > 0, src, key, "a positive number", v)
+    for key in ("budget_minutes", "max_patches", "year_max_patches", "tuning_epochs", "tuning_max_patches"):
+        v = getattr(prof, key)
+        _need(v >= 0, src, key, "0 or more (0: no limit / the default)", v)
 
 
 def _check_semantics(cfg: AreaConfig, src: str) -> None:
@@ -176,6 +258,33 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
         for key, val in (("wet_days_per_month", c.wet_days_per_month), ("cloudiness", c.cloudiness)):
             if len(val) != 12:
                 raise ParameterError(f"{src}: key 'simulator.climate.{key}' must have 12 monthly values")
+    _check_ranges(cfg, src)
+
+
+_TOLD: set[tuple[str, str]] = set()  # (area file, profile) pairs whose overrides were reported in this process
+
+
+def overridden(data: dict, over: dict, prefix: str = "") -> list[str]:
+    """'key: area value -> profile value' for every value of the area file that the profile's overrides replace."""
+    out = []
+    for k, v in over.items():
+        if k not in data:
+            continue
+        if isinstance(v, dict) and isinstance(data[k], dict):
+            out += overridden(data[k], v, f"{prefix}{k}.")
+        elif data[k] != v:
+            out.append(f"{prefix}{k}: {data[k]!r} -> {v!r}")
+    return out
+
+
+def _tell_overridden(path: Path, pname: str, data: dict, over: dict) -> None:
+    """Say once per process which of the area file's values the profile replaces (on stderr)."""
+    import sys
+
+    diffs = overridden(data, over)
+    if diffs and (str(path), pname) not in _TOLD:
+        _TOLD.add((str(path), pname))
+        print(f"{path}: profile '{pname}' replaces {len(diffs)} value(s) of this file: " + "; ".join(diffs), file=sys.stderr)
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -233,6 +342,15 @@ def load(aoi: str, profile: str | None = None, root: Path | None = None, overrid
     unknown = set(prof) - meta_keys - {"overrides"}
     if unknown:
         raise ParameterError(f"{profiles_path}: unknown key '{pname}.{sorted(unknown)[0]}'")
+    if prof_over:  # the area file is checked on its own too: a value the profile replaces may be used under another
+        area_only = _build(AreaConfig, data, str(path))
+        if area_only.name == aoi:
+            try:
+                _check_semantics(area_only, str(path))
+            except ParameterError as e:
+                raise ParameterError(f"{e} (checked without profile '{pname}': the area file must be valid on its own, "
+                                     "whatever a profile replaces)") from None
+        _tell_overridden(path, pname, data, prof_over)
     merged = _deep_merge(data, prof_over)
     src = f"{path} (+ profile '{pname}')" if prof_over else str(path)
     if overrides:
@@ -244,6 +362,7 @@ def load(aoi: str, profile: str | None = None, root: Path | None = None, overrid
     _check_semantics(cfg, src)
     cfg.profile_name = pname
     cfg.profile = _build(Profile, prof_meta, f"{profiles_path} [{pname}]")
+    _check_profile(cfg.profile, f"{profiles_path} [{pname}]")
     cfg.root = root
     cfg.workdir = Path(os.environ.get("ROCKSOIL_WORKDIR") or root).resolve()
     return cfg

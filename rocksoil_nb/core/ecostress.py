@@ -89,6 +89,39 @@ def format_name(layer: str, time: dt.datetime, tile: str | None = "30N", product
     return EcoName(product, layer, time.astimezone(dt.UTC), aid, tile).filename()
 
 
+def find_files(folder: str | Path) -> list[Path]:
+    """Every ECOSTRESS GeoTIFF with an AppEEARS name in ``folder`` *or any folder below it* (downloads are often kept
+    one subfolder per layer: ``LST/``, ``QC/``, ``cloud_mask/``), sorted; hidden and temporary files left out.
+    A folder that does not exist is an error naming it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    out = []
+    for p in folder.rglob("*.tif"):
+        rel = p.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+            continue
+        try:
+            parse_name(p)
+        except ValueError:
+            continue
+        out.append(p)
+    return sorted(out, key=lambda q: (q.name, str(q)))
+
+
+def where_found(folder: str | Path, files: list[Path]) -> str:
+    """'N files in <folder>' or, for nested folders, 'N files in K folders below <folder> (LST/: a, QC/: b, ...)'."""
+    folder = Path(folder)
+    by: dict[str, int] = {}
+    for f in files:
+        key = str(f.parent.relative_to(folder)) if f.parent != folder else "."
+        by[key] = by.get(key, 0) + 1
+    if list(by) in ([], ["."]):
+        return f"{len(files)} ECOSTRESS file(s) in {folder}"
+    parts = ", ".join(f"{k}/: {n}" for k, n in sorted(by.items()))
+    return f"{len(files)} ECOSTRESS file(s) in {len(by)} folder(s) below {folder} ({parts})"
+
+
 def find_layer(paths, layer: str) -> list[Path]:
     """The files among ``paths`` whose parsed layer is exactly ``layer`` (never a prefix match)."""
     out = []
@@ -178,7 +211,9 @@ def reference_grid(folder_or_paths, layer: str = "LST"):
 
     if isinstance(folder_or_paths, (str, Path)):
         folder = Path(folder_or_paths)
-        paths = find_layer(folder.glob("*.tif"), layer)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no such folder, so no ECOSTRESS files (for an area: run 01_acquire first)")
+        paths = find_layer(find_files(folder), layer)
         where = str(folder)
     else:
         paths = find_layer(folder_or_paths, layer)
@@ -231,11 +266,16 @@ def read_layer(path: str | Path, window=None) -> tuple[np.ndarray, dict]:
     except rasterio.errors.RasterioIOError as e:
         raise ValueError(f"{path}: not a readable GeoTIFF ({e})") from None
     with src:
-        raw = src.read(1, window=window)
+        try:
+            raw = src.read(1, window=window)
+        except rasterio.errors.RasterioError as e:  # the header reads, the pixel data does not: a cut download
+            raise ValueError(f"{path}: truncated or damaged GeoTIFF: the header reads but the pixel data does not "
+                             f"({e}); download the file again") from None
         meta = {"crs": src.crs, "transform": src.window_transform(window) if window is not None else src.transform,
                 "shape": raw.shape, "nodata": src.nodata, "dtype": src.dtypes[0]}
         scale, offset = src.scales[0], src.offsets[0]
     layer = name.layer
+    check_content(path, layer, raw, src.nodata)
     if layer in CONTINUOUS:
         out = raw.astype(np.float32)
         fill = src.nodata
@@ -265,6 +305,25 @@ def read_layer(path: str | Path, window=None) -> tuple[np.ndarray, dict]:
         return out, meta
     out = raw.astype(np.uint8) if raw.dtype != np.uint8 else raw
     return out, meta
+
+
+def check_content(path: str | Path, layer: str, raw: np.ndarray, nodata) -> None:
+    """The file's values fit its layer, else a ``ValueError`` naming the file: QC holds integer bit words; cloud
+    and water hold integer flags 0/1 (255 or the file's nodata = fill). Catches a right name on wrong content (LST
+    data saved as QC or cloud)."""
+    if layer == "QC" and not np.issubdtype(raw.dtype, np.integer):
+        raise ValueError(f"{path}: a QC layer must hold integer bit words, but the file holds {raw.dtype} values "
+                         f"(median {np.nanmedian(raw):.4g}); is another layer saved under this name?")
+    if layer in ("cloud", "water"):
+        if not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(f"{path}: a {layer} layer must hold integer 0/1 flags, but the file holds {raw.dtype} values; "
+                             "is another layer saved under this name?")
+        fill = {255} | ({int(nodata)} if nodata is not None and np.isfinite(nodata) else set())
+        vals = np.unique(raw)
+        bad = [int(v) for v in vals if int(v) not in (0, 1) and int(v) not in fill]
+        if bad:
+            raise ValueError(f"{path}: a {layer} layer must hold 0/1 flags (255 = fill), but it holds values "
+                             f"{bad[:5]}{' ...' if len(bad) > 5 else ''}; is another layer saved under this name?")
 
 
 def valid_mask(qc: np.ndarray, cloud: np.ndarray | None, lst: np.ndarray | None, rule) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,36 @@ def atomic_path(target: str | Path, suffix: str | None = None):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: the names atomic_path gives its temporary files: "." + target name + "." + 8 random characters + suffix
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that an interrupted atomic write (a killed process) left in ``folder`` and below."""
+    folder = Path(folder)
+    gone = [p for p in folder.rglob(".*") if p.is_file() and _TEMP.match(p.name)] if folder.is_dir() else []
+    for p in gone:
+        p.unlink()
+    return gone
+
+
+def read_json(path: str | Path):
+    """Parse a JSON file; a damaged or cut one is a ``ValueError`` naming the file (never a bare decoder error)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: damaged or incomplete JSON ({e}); delete it and rerun the step that writes it") from None
+
+
+def read_json_or(path: str | Path, default=None):
+    """:func:`read_json`, or ``default`` when the file is missing or damaged (a record that is then rewritten)."""
+    try:
+        return read_json(path) if Path(path).exists() else default
+    except ValueError:
+        return default
 
 
 def write_json(path: str | Path, obj) -> Path:

@@ -71,6 +71,27 @@ def scenes_root(scenes: str | Path, work: Path) -> Path:
     return stage
 
 
+MAP_SUFFIXES = (".tif", ".qml", ".aux.xml", ".csv")  # what reconstruct writes to maps/
+
+
+def check_out(scenes: str | Path, out: str | Path) -> None:
+    """The output folder must not be, or lie inside, the scenes folder: the user's scenes are never written to."""
+    s, o = Path(scenes).resolve(), Path(out).resolve()
+    if o == s or s in o.parents:
+        raise ValueError(f"{out}: the output folder is inside the scenes folder {scenes}; choose a folder elsewhere "
+                         "(the scenes are input and are never written to)")
+
+
+def clear_maps(maps: Path) -> int:
+    """Remove the maps of an earlier prediction in ``maps`` (so that no old date sits beside the new ones); says how many."""
+    old = [p for p in maps.glob("*") if p.is_file() and p.name.endswith(MAP_SUFFIXES)] if maps.is_dir() else []
+    for p in old:
+        p.unlink()
+    if old:
+        print(f"{maps}: removed {len(old)} file(s) of an earlier prediction")
+    return len(old)
+
+
 def check_grid(spec: dict, ref, where: Path) -> None:
     """Same CRS and pixel size as the training grid, else :class:`IncompatibleScenes`."""
     if ref.crs != spec.crs:
@@ -100,8 +121,10 @@ def predict(run_dir: str | Path, scenes: str | Path, out_dir: str | Path, which:
             batch: int = 64) -> reconstruct.Reconstruction:
     """Map the scenes with the run's model into ``out_dir`` (per-date and consensus COGs, dates.csv, inventory.csv)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(scenes, out)
     model, spec = load_run(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clear_maps(out / "maps")
     raw = scenes_root(scenes, out)
     prep = config.Preprocess(**spec.preprocess)
     sfilter = config.SceneFilter(**spec.scene_filter)

@@ -24,7 +24,7 @@ from rocksoil_nb.learn.datasets import date_planes, normalise, pass_dates
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
-from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags
+from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags, scene_median
 
 N = classes.N_CLASSES
 
@@ -138,6 +138,7 @@ class CubeReader:
         self.mean = np.asarray(spec.mean, np.float32)[:, None, None]
         self.std = np.asarray(spec.std, np.float32)[:, None, None]
         self.vc = bool(spec.validity_channel)
+        self.anomaly = spec.bands.index(spec.anomaly) if spec.anomaly else None
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._size = max(cache, spec.frames)
         self.doy, self.is_day = pass_dates(cube_path) if spec.is_year else (None, None)
@@ -152,8 +153,10 @@ class CubeReader:
     def frame(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(normalised input (y, x, C), valid (y, x)) of cube date ``t``."""
         if t not in self._cache:
-            x = np.asarray(self.data[t])[self.bidx]
+            x = np.asarray(self.data[t])[self.bidx].astype(np.float32)
             v = np.asarray(self.valid[t]).astype(bool)
+            if self.anomaly is not None:  # a scene anomaly, as the model was trained on (K)
+                x[self.anomaly] -= scene_median(x[self.anomaly], v)
             self._cache[t] = normalise(x, v, self.mean, self.std, self.vc)
             while len(self._cache) > self._size:
                 self._cache.pop(next(iter(self._cache)))

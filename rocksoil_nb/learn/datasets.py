@@ -2,7 +2,8 @@
 
 :class:`PatchData` is a ``keras.utils.PyDataset`` (works under any Keras backend, JAX included);
 :func:`to_tf_dataset` wraps one as a ``tf.data.Dataset`` under TensorFlow. Inputs are normalised with
-the protocol's training statistics, NaN → 0 afterwards; an optional validity channel says where.
+the protocol's training statistics, NaN → 0 afterwards; an optional validity channel says where. Year samples read
+the temperature as a scene anomaly (minus the date's median over the whole grid, K; the manifest's ``anomaly``).
 Sample weights are 1 on pixels that are labelled (class 0 excluded unless ``include_nodata``) and valid
 in the (last) frame, 0 elsewhere.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.learn.models import DATE_CHANNELS
-from rocksoil_nb.prepare.cube import band_index, band_names
+from rocksoil_nb.prepare.cube import band_index, band_names, scene_median
 from rocksoil_nb.prepare.manifest import KINDS, DatasetManifest
 from rocksoil_nb.prepare.splits import ALL_PROTOCOLS, SPLITS
 
@@ -75,6 +76,7 @@ class _Source:
         self.data, self.valid = grp["data"], grp["valid"]
         self.bidx = band_index(band_names(grp), manifest.bands, manifest.cube)
         self.frames = None
+        self._medians: dict[tuple[int, int], float] = {}
         ts = [int(t) for t in np.unique(times)]
         need = len(ts) * (len(self.bidx) * 4 + 1) * self.data.shape[2] * self.data.shape[3]
         if need <= cache_bytes:
@@ -86,6 +88,17 @@ class _Source:
             for t in ts:
                 if t not in self.frames:
                     self.frames[t] = (np.asarray(self.data[t])[self.bidx].astype(np.float32), np.asarray(self.valid[t]).astype(bool))
+
+    def scene_median(self, t: int, pos: int) -> float:
+        """Scene median of selected band ``pos`` on date ``t`` over the whole grid's valid pixels (memoised)."""
+        key = (t, pos)
+        if key not in self._medians:
+            if self.frames is not None and t in self.frames:
+                x, v = self.frames[t][0][pos], self.frames[t][1]
+            else:
+                x, v = np.asarray(self.data[t, self.bidx[pos]]), np.asarray(self.valid[t]).astype(bool)
+            self._medians[key] = scene_median(x, v)
+        return self._medians[key]
 
     def window(self, t: int, r: int, c: int, p: int) -> tuple[np.ndarray, np.ndarray]:
         if self.frames is not None:
@@ -131,6 +144,7 @@ class PatchData(_keras_base()):
         times = times[times >= 0]  # year samples are padded with -1
         self.src = _Source(self.manifest, times, cache_bytes)
         self.doy, self.is_day = pass_dates(self.manifest.cube) if kind == "year" else (None, None)
+        self.anomaly = self.manifest.bands.index(info.anomaly) if info.anomaly else None  # band read as a scene anomaly
         self.rows, self.cols = df["row"].to_numpy(np.int64), df["col"].to_numpy(np.int64)
         self.times = df[self.tcols].to_numpy(np.int64) if len(df) else np.zeros((0, len(self.tcols)), np.int64)
         self.order = np.arange(len(df))
@@ -164,6 +178,8 @@ class PatchData(_keras_base()):
                     x[k, f], v[k, f] = 0.0, False
                 else:
                     x[k, f], v[k, f] = self.src.window(int(t), r, c, p)
+                    if self.anomaly is not None:
+                        x[k, f, self.anomaly] -= self.src.scene_median(int(t), self.anomaly)
             y[k] = self.labels[r : r + p, c : c + p]
         z, finite = normalise(x, v, self.mean, self.std, self.validity_channel)
         if self.kind == "cnn":

@@ -10,7 +10,6 @@ Both read the files earlier versions wrote; a file lacking a field says which an
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,9 +29,9 @@ def _read(path: Path) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"{path.parent}: not a trained run (no {path.name}); train it with 07_train or `rocksoil experiments`")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunOutdated(f"{path}: unreadable ({e}); retrain the run with 07_train") from None
+        return io.read_json(path)
+    except ValueError as e:
+        raise RunOutdated(f"{e} (or retrain the run with 07_train)") from None
 
 
 class _RunRecord:
@@ -87,6 +86,7 @@ class RunSpec(_RunRecord):
     preprocess: dict = field(default_factory=dict)
     scene_filter: dict = field(default_factory=dict)
     acquisition: dict = field(default_factory=dict)  # sar_window_days, ndvi_window_days
+    anomaly: str | None = None  # band read minus each date's scene median (K) before normalising (year models)
 
     @property
     def is_sequence(self) -> bool:

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rocksoil_nb.prepare.cube import scene_median
+
 OMEGA = 2 * np.pi / 365.25  # rad per day: the annual cycle
 MIN_PASSES = 4  # valid passes needed for a harmonic fit or a spread
 THERMAL_FEATURES = ("anomaly_mean", "anomaly_sd", "day_mean", "night_mean", "day_minus_night", "day_sd", "night_sd",
@@ -39,9 +41,8 @@ SAR_FEATURES = ("vv_mean", "vh_mean", "vv_sd", "vh_sd")
 def anomaly(temp: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(T, H, W) temperature minus each pass's median over its valid pixels (K); NaN where invalid."""
     t = np.where(valid, temp, np.nan).astype(np.float64)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(t.reshape(len(t), -1), axis=1) if t.size else np.zeros(0)
-    return t - med[:, None, None]
+    med = np.array([scene_median(x, v) for x, v in zip(t, valid)], dtype=np.float64)
+    return t - med.reshape(-1, *([1] * (t.ndim - 1)))
 
 
 def _nanmean(a: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import os
 import platform
 import subprocess
@@ -221,13 +220,17 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     out.mkdir(parents=True, exist_ok=True)
     key = {"variant": variant, "model": model, "protocol": protocol, "epochs": epochs, "weights": weights, "seed": seed,
            "max_samples": max_samples, "hp": dataclasses.asdict(hp), "include_nodata": include0,
-           "dataset": manifest.sha256_16()}
+           "dataset": manifest.sha256_16(), **({"series": series_baseline.SETTINGS} if model == "pixel_series" else {})}
     done = out / METRICS
     spec = input_spec(cfg, manifest, variant, model, protocol, kind)
-    if not (out / INPUTS).exists() or json.loads((out / INPUTS).read_text()) != spec.to_json():
+    if io.read_json_or(out / INPUTS) != spec.to_json():  # missing, damaged or another spec: rewritten
         spec.write(out)
-    if done.exists() and (out / "run.json").exists() and json.loads((out / "run.json").read_text()).get("key") == key:
+    old_key = (io.read_json_or(out / "run.json") or {}).get("key")
+    if done.exists() and old_key == key:
         return RunResult.read(out)
+    if done.exists() and isinstance(old_key, dict) and verbose:
+        changed = sorted(k for k in set(old_key) | set(key) if old_key.get(k) != key.get(k))
+        print(f"retraining {out.name}: {', '.join(changed)} changed since it was trained")
     set_seed(seed)
     if model == "pixel_series":
         t0 = time.time()
@@ -251,8 +254,8 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
         return _train_rf(cfg, out, key, train_d, test_d, include0, seed, t0)
     state = {"key": key, "epoch": -1, "history": [], "best": np.inf}
     prev = out / STATE
-    if prev.exists() and (out / CKPT).exists() and json.loads(prev.read_text()).get("key") == key:
-        state = json.loads(prev.read_text())
+    if (out / CKPT).exists() and (io.read_json_or(prev) or {}).get("key") == key:
+        state = io.read_json(prev)
         net = keras.saving.load_model(out / CKPT)
         if verbose:
             print(f"resuming {out.name} after epoch {state['epoch'] + 1} of {epochs}")
@@ -290,7 +293,8 @@ def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protoco
                    validity_channel=cfg.preprocess.validity_channel, include_nodata=cfg.classes.include_nodata,
                    crs=cfg.area.crs, pixel_size_m=cfg.area.pixel_size_m, preprocess=dataclasses.asdict(cfg.preprocess),
                    scene_filter=dataclasses.asdict(cfg.scene_filter),
-                   acquisition={"sar_window_days": cfg.acquisition.sar_window_days, "ndvi_window_days": cfg.acquisition.ndvi_window_days})
+                   acquisition={"sar_window_days": cfg.acquisition.sar_window_days, "ndvi_window_days": cfg.acquisition.ndvi_window_days},
+                   anomaly=manifest.kinds[kind].anomaly)
 
 
 def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: int, t0: float) -> RunResult:

@@ -6,7 +6,6 @@ machines share one study) and resumable; plus the thesis's own one-parameter-at-
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +92,7 @@ def save_best(cfg, study) -> Path:
 def load_best(cfg) -> dict | None:
     """The tuned hyperparameters saved by 06, or None."""
     p = cfg.layout.best_params
-    return json.loads(p.read_text())["hyperparameters"] if p.exists() else None
+    return io.read_json(p)["hyperparameters"] if p.exists() else None
 
 
 def trials_table(study) -> pd.DataFrame:

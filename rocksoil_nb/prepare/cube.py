@@ -83,11 +83,28 @@ def _read_aligned(path: Path, ref: Grid, kind: str) -> np.ndarray:
     return align(a, meta, ref, kind)
 
 
-def inputs_hash(inventory: pd.DataFrame, matches: pd.DataFrame, prep) -> str:
+def _fingerprint(path: Path) -> list:
+    """(path, size in bytes, modification time in ns) of a file, following links; None for a missing one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return [str(path), None, None]
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
+def inputs_hash(inventory: pd.DataFrame, matches: pd.DataFrame, prep, eco: Path | None = None, ref: Grid | None = None) -> str:
+    """The cube's content key: the kept passes, every file read for them (names, sizes, modification times: new
+    scenes under the same pass times, or edited files, give another key), the Sentinel matches, the validity
+    rule and the grid. A cube is reused only when this matches."""
     import dataclasses
 
-    blob = json.dumps({"kept": [str(t) for t in inventory.loc[inventory["kept"], "time_utc"]],
-                       "sar": list(matches["VV"]), "ndvi": list(matches["NDVI"]), "prep": dataclasses.asdict(prep)}, default=str)
+    kept = inventory[inventory["kept"]]
+    layers = [c for c in ("LST_file", "EmisWB_file", "QC_file", "cloud_file") if c in kept]
+    files = [] if eco is None else [_fingerprint(eco / f) for c in layers for f in kept[c] if f]
+    files += [_fingerprint(Path(f)) for col in ("VV", "VH", "NDVI") if col in matches for f in matches[col] if f]
+    blob = json.dumps({"kept": [str(t) for t in kept["time_utc"]], "sar": list(matches["VV"]), "ndvi": list(matches["NDVI"]),
+                       "prep": dataclasses.asdict(prep), "files": files,
+                       "grid": None if ref is None else [ref.crs, list(ref.transform)[:6], ref.rows, ref.cols]}, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -103,14 +120,18 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
     if kept.empty:
         raise ValueError(f"{raw}: no pass was kept by the scene filter; see the inventory's 'reason' column")
     matches = match_sentinel(kept["time_utc"], sentinel_files(raw), sar_window_days, ndvi_window_days)
-    h = inputs_hash(inventory, matches, prep)
+    h = inputs_hash(inventory, matches, prep, eco, ref)
     if out.exists():
+        why = "it is incomplete"
         try:
             attrs = xr.open_zarr(out).attrs
             if attrs.get("inputs_hash") == h and attrs.get("complete"):
                 return out
+            if attrs.get("complete"):
+                why = "its scenes, files, grid or validity rule differ from these"
         except Exception:  # noqa: BLE001 - an unreadable cube is rebuilt
-            pass
+            why = "it cannot be read"
+        print(f"{out}: rebuilding the cube ({why})")
         shutil.rmtree(out)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
@@ -222,6 +243,22 @@ def resolve_bands(cube_bands: list[str], wanted: tuple[str, ...] | list[str]) ->
 def temperature_band(ds) -> str:
     """The cube's temperature band: LST, or LST_err where that is what the data holds (a thesis import)."""
     return resolve_bands(band_names(ds), ["LST"])[0]
+
+
+def scene_median(band: np.ndarray, valid: np.ndarray) -> float:
+    """Median of one date's band (K for a temperature) over its valid, finite pixels: the date's weather, which the
+    scene anomaly (band minus this) removes. 0.0 when no pixel is valid. ``band`` and ``valid`` (y, x) or (n,)."""
+    vals = band[np.asarray(valid, bool) & np.isfinite(band)]
+    return float(np.median(vals)) if vals.size else 0.0
+
+
+def scene_offsets(data: np.ndarray, valid: np.ndarray, band_index: list[int], temp_pos: int) -> np.ndarray:
+    """(time, len(band_index)) what an anomaly input subtracts from each date: the scene median of the temperature
+    band (at ``temp_pos`` among the selected bands, K), 0 for the other bands. ``data`` (time, band, y, x)."""
+    out = np.zeros((len(data), len(band_index)), np.float64)
+    for t in range(len(data)):
+        out[t, temp_pos] = scene_median(np.asarray(data[t][band_index[temp_pos]]), np.asarray(valid[t]))
+    return out
 
 
 def dates_known(ds) -> bool:

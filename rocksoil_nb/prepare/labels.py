@@ -59,14 +59,28 @@ def read_geology(path: str | Path, class_field: str = "class_code"):
         raise LabelError(f"{path}: no class field {class_field!r}; fields are {list(gdf.columns.drop('geometry'))}")
     codes = gdf[class_field]
     if codes.isna().any():
-        rows = list(np.flatnonzero(codes.isna())[:10])
+        rows = np.flatnonzero(codes.isna())[:10].tolist()
         raise LabelError(f"{path}: {int(codes.isna().sum())} feature(s) have no value in {class_field!r} (rows {rows})")
-    as_num = np.asarray(codes, dtype=float)
+    import pandas as pd
+
+    as_num = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float)
+    words = np.isnan(as_num)
+    if words.any():
+        raise LabelError(f"{path}: {class_field!r} must hold class codes 0-{classes.N_CLASSES - 1} (numbers: see "
+                         f"rocksoil_nb.core.classes), but {int(words.sum())} feature(s) hold text such as "
+                         f"{sorted(set(map(str, codes[words])))[:5]} (rows {np.flatnonzero(words)[:10].tolist()}); "
+                         "map the unit names to codes first")
     bad = (as_num != np.round(as_num)) | (as_num < 0) | (as_num > classes.N_CLASSES - 1)
     if bad.any():
         raise LabelError(f"{path}: class codes outside 0-{classes.N_CLASSES - 1} in {class_field!r}: "
-                         f"{sorted(set(as_num[bad].tolist()))[:10]} (rows {list(np.flatnonzero(bad)[:10])})")
+                         f"{sorted(set(as_num[bad].tolist()))[:10]} (rows {np.flatnonzero(bad)[:10].tolist()})")
     gdf[class_field] = as_num.astype(int)
+    if gdf.crs.is_geographic and len(gdf):
+        x0, y0, x1, y1 = gdf.total_bounds
+        if min(x0, y0) < -180 or x1 > 180 or y1 > 90 or y0 < -90:
+            raise LabelError(f"{path}: the file says {gdf.crs.to_string()} (degrees) but its coordinates reach "
+                             f"{np.round([x0, y0, x1, y1]).tolist()}, which are metres of a projected CRS (UTM?); "
+                             "set the CRS the coordinates are really in (QGIS: Layer CRS, or geopandas.set_crs)")
     return gdf
 
 
@@ -115,7 +129,10 @@ def make_labels(vector_path: str | Path, grid: Grid, out_path: str | Path | None
     """Read, repair and rasterise the geology vector onto ``grid``; write ``labels.tif`` if ``out_path``."""
     gdf = read_geology(vector_path, class_field)
     gdf, repaired = repair(gdf)
-    lab = rasterize(gdf, grid, class_field, supersample)
+    try:
+        lab = rasterize(gdf, grid, class_field, supersample)
+    except LabelError as e:
+        raise LabelError(f"{vector_path}: {e}") from None
     res = LabelResult(lab, grid, len(gdf), repaired)
     if out_path is not None:
         res.path = io.write_geotiff(out_path, lab, grid.crs, grid.transform, colormap=classes.rgb_table(),

@@ -50,11 +50,14 @@ class ProtocolInfo:
 
 @dataclass
 class KindInfo:
-    """CNN windows (``cnn``, column ``t``) or ConvLSTM sequences (``seq``, columns ``t0..t{T-1}``)."""
+    """CNN windows (``cnn``, column ``t``), ConvLSTM sequences (``seq``, columns ``t0..t{T-1}``) or whole years
+    (``year``). ``anomaly``: the band from which each date's scene median is subtracted before normalising (the
+    year models read the temperature as an anomaly, K, free of the weather of the day), None for none."""
 
     samples: int
     columns: list[str]
     protocols: dict[str, ProtocolInfo] = field(default_factory=dict)
+    anomaly: str | None = None
 
 
 @dataclass
@@ -95,8 +98,8 @@ class DatasetManifest:
     def to_json(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("spatial", "kinds")}
         d["spatial"] = dataclasses.asdict(self.spatial)
-        d["kinds"] = {k: {"samples": v.samples, "columns": v.columns, **{p: i.to_json() for p, i in v.protocols.items()}}
-                      for k, v in self.kinds.items()}
+        d["kinds"] = {k: {"samples": v.samples, "columns": v.columns, **({"anomaly": v.anomaly} if k == "year" else {}),
+                          **{p: i.to_json() for p, i in v.protocols.items()}} for k, v in self.kinds.items()}
         return d
 
     @classmethod
@@ -104,8 +107,8 @@ class DatasetManifest:
         try:
             kinds = {}
             for k, v in d["kinds"].items():
-                protos = {p: ProtocolInfo.from_json(v[p]) for p in v if p not in ("samples", "columns")}
-                kinds[k] = KindInfo(int(v["samples"]), list(v["columns"]), protos)
+                protos = {p: ProtocolInfo.from_json(v[p]) for p in v if p not in ("samples", "columns", "anomaly")}
+                kinds[k] = KindInfo(int(v["samples"]), list(v["columns"]), protos, v["anomaly"] if k == "year" else None)
             plain = {f.name: d[f.name] for f in dataclasses.fields(cls) if f.name not in ("spatial", "kinds")}
             return cls(**plain, spatial=SpatialInfo(**d["spatial"]), kinds=kinds)
         except (KeyError, TypeError) as e:

@@ -27,7 +27,17 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import classes, io
-from rocksoil_nb.prepare.cube import THERMAL_BANDS, band_index, band_names, flags_known, open_cube, pass_flags, resolve_bands
+from rocksoil_nb.prepare.cube import (
+    THERMAL_BANDS,
+    band_index,
+    band_names,
+    flags_known,
+    open_cube,
+    pass_flags,
+    resolve_bands,
+    scene_offsets,
+    temperature_band,
+)
 from rocksoil_nb.prepare.manifest import DatasetManifest, KindInfo, NormStats, ProtocolInfo, SpatialInfo
 from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS, assign_split, file_split, make_spatial_split, thesis_split
 
@@ -145,14 +155,18 @@ def samples(valid: np.ndarray, labels: np.ndarray, times: np.ndarray, pos: list[
 # --------------------------------------------------------------------------- normalisation and histograms
 
 
-def norm_stats(data, valid: np.ndarray, windows: pd.DataFrame, size: int, band_index: list[int], tcols: list[str]) -> NormStats:
-    """Mean and standard deviation per band over the valid pixels of the given (training) windows."""
+def norm_stats(data, valid: np.ndarray, windows: pd.DataFrame, size: int, band_index: list[int], tcols: list[str],
+               offsets: np.ndarray | None = None) -> NormStats:
+    """Mean and standard deviation per band over the valid pixels of the given (training) windows; ``offsets``
+    (time, bands), when given, are subtracted from each date first (the scene medians of an anomaly input)."""
     n = len(band_index)
     s1, s2, cnt = np.zeros(n), np.zeros(n), np.zeros(n)
     cover: dict[int, np.ndarray] = {}
     for _, w in windows.iterrows():
         for tc in tcols:
             t = int(w[tc])
+            if t < 0:  # padding of a year sample
+                continue
             m = cover.setdefault(t, np.zeros(valid.shape[1:], dtype=bool))
             m[w["row"] : w["row"] + size, w["col"] : w["col"] + size] = True
     for t, m in cover.items():
@@ -160,7 +174,7 @@ def norm_stats(data, valid: np.ndarray, windows: pd.DataFrame, size: int, band_i
         if not sel.any():
             continue
         block = np.asarray(data[t][band_index])  # (bands, y, x)
-        vals = block[:, sel].astype(np.float64)
+        vals = block[:, sel].astype(np.float64) - (0.0 if offsets is None else offsets[t][:, None])
         fin = np.isfinite(vals)
         s1 += np.where(fin, vals, 0).sum(1)
         s2 += np.where(fin, vals**2, 0).sum(1)
@@ -209,7 +223,8 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     data = ds["data"].values  # (time, band, y, x); small enough per area to hold while building
     codes = ds["file_split"].values if "file_split" in ds else None
     protocols = PROTOCOLS + (("thesis_files",) if codes is not None else ())
-    cnn_stats: dict[str, NormStats | None] = {}
+    temp = temperature_band(ds)
+    anomaly = scene_offsets(data, valid, bidx, bands.index(temp)) if temp in bands else None  # (time, bands) K
     for kind, df in kinds:
         tcols = (["t"] if kind == "cnn" else [f"t{i}" for i in range(hp.sequence_length)] if kind == "seq"
                  else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()])
@@ -223,17 +238,13 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
         df["split_spatial"] = assign_split(df[["row", "col"]].to_numpy(), size, split) if len(df) else []
         if codes is not None:
             df["split_thesis_files"] = file_split(codes, last, df[["row", "col"]].to_numpy(), size)
-        info = KindInfo(len(df), tcols)
+        year = kind == "year"
+        info = KindInfo(len(df), tcols, anomaly=temp if year and anomaly is not None else None)
         for proto in protocols:
             col = f"split_{proto}"
             counts = {s: int((df[col] == s).sum()) for s in SPLITS}
             train = df[df[col] == "train"]
-            if kind == "year":  # the same bands: the one-date windows' statistics
-                stats = cnn_stats.get(proto)
-            else:
-                stats = norm_stats(data, valid, train, size, bidx, tcols) if len(train) else None
-            if kind == "cnn":
-                cnn_stats[proto] = stats
+            stats = norm_stats(data, valid, train, size, bidx, tcols, anomaly if year else None) if len(train) else None
             hist = {s: class_histogram(labels, df[df[col] == s], size).tolist() for s in SPLITS}
             info.protocols[proto] = ProtocolInfo(counts, stats, hist)
         manifest.kinds[kind] = info

@@ -1,5 +1,6 @@
 """Scene inventory (03_preprocess): one row per ECOSTRESS pass with UTC and local solar time,
-day/night, season, grid status, layer completeness, valid / cloud / bad fractions, and whether
+day/night, season, grid status, layer completeness, valid / cloud / bad-quality / outside-footprint fractions (fill
+with no value, e.g. beyond the swath of a reprojected pass, is not bad quality), and whether
 the scene is kept — with the reason when it is not.
 
 Day/night: by local solar time by default (sun-based, right for any longitude); the thesis's
@@ -10,6 +11,7 @@ winter (22 Sep-21 Mar) and summer (22 Mar-21 Sep), and the four astronomical sea
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rocksoil_nb.config import Preprocess, SceneFilter
-from rocksoil_nb.core import ecostress
+from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.core.grid import Grid, grid_status
 from rocksoil_nb.core.solar import day_or_night, local_solar_hours, season4, season_thesis
 
@@ -34,16 +36,22 @@ def grid_centre_lonlat(grid: Grid) -> tuple[float, float]:
 def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, progress: bool = True) -> pd.DataFrame:
     """The scene inventory of ``raw_dir/ecostress`` (or a bare folder of ECOSTRESS files)."""
     raw = Path(raw_dir)
+    if not raw.is_dir():
+        raise FileNotFoundError(f"{raw}: no such folder")
     folder = raw / "ecostress" if (raw / "ecostress").is_dir() else raw
+    note = incomplete(raw)
+    if note:
+        warnings.warn(note, stacklevel=2)
     by_time: dict[dt.datetime, dict[str, Path]] = {}
-    for p in sorted(folder.glob("*.tif")):
-        try:
-            n = ecostress.parse_name(p)
-        except ValueError:
-            continue
+    for p in ecostress.find_files(folder):
+        n = ecostress.parse_name(p)
+        if n.layer in by_time.get(n.time, {}):
+            raise ValueError(f"{folder}: two {n.layer} files for the pass of {n.time:%Y-%m-%d %H:%M:%S} UTC: "
+                             f"{by_time[n.time][n.layer].relative_to(folder)} and {p.relative_to(folder)}; keep one")
         by_time.setdefault(n.time, {})[n.layer] = p
     if not by_time:
-        raise FileNotFoundError(f"{folder}: no ECOSTRESS files with AppEEARS names")
+        raise FileNotFoundError(f"{folder}: no ECOSTRESS files with AppEEARS names in it or any folder below it "
+                                "(e.g. ECO_L2T_LSTE.002_LST_doy2019042172850_aid0001_30N.tif)")
     ref = ref or ecostress.reference_grid(folder)
     lon, _ = grid_centre_lonlat(ref)
     rows = []
@@ -54,14 +62,15 @@ def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, prog
                "daynight_solar": day_or_night(t, lon, "solar"), "daynight_clock": day_or_night(t, lon, "clock"),
                "season": season_thesis(t.date()), "season4": season4(t.date()),
                "product": ecostress.parse_name(next(iter(files.values()))).product}
-        rec.update({f"{lay}_file": files[lay].name if lay in files else "" for lay in ecostress.REQUESTED_LAYERS})
+        rec.update({f"{lay}_file": str(files[lay].relative_to(folder)) if lay in files else "" for lay in ecostress.REQUESTED_LAYERS})
         missing = [lay for lay in KEY_LAYERS if lay not in files]
         reasons = [f"missing layer(s): {', '.join(missing)}"] if missing else []
-        rec.update(grid="", cloud_fraction=np.nan, bad_fraction=np.nan, valid_fraction=np.nan)
+        rec.update(grid="", cloud_fraction=np.nan, bad_fraction=np.nan, outside_fraction=np.nan, valid_fraction=np.nan)
         if not missing:
             try:
-                lst, meta = ecostress.read_layer(files["LST"])
+                lst, meta = ecostress.read_layer(files["LST"])  # whole layers: a cut or mislabelled file drops the pass here
                 qc, _ = ecostress.read_layer(files["QC"])
+                ecostress.read_layer(files["EmisWB"])
                 cloud = ecostress.read_layer(files["cloud"])[0] if "cloud" in files else None
                 status, problem = grid_status(meta["crs"], meta["transform"], meta["shape"], ref)
                 rec["grid"] = status
@@ -72,8 +81,10 @@ def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, prog
                 else:
                     cl = ecostress.is_cloudy(qc, cloud if prep.use_cloud_layer else None)
                     valid = ecostress.valid_mask(qc, cloud, lst, prep)
+                    outside = (qc == ecostress.QC_FILL) & ~np.isfinite(lst)  # no data at all: outside the swath or tile
                     rec["cloud_fraction"] = float(cl.mean())
-                    rec["bad_fraction"] = float((~valid & ~cl).mean())
+                    rec["bad_fraction"] = float((~valid & ~cl & ~outside).mean())
+                    rec["outside_fraction"] = float((outside & ~cl).mean())
                     rec["valid_fraction"] = float(valid.mean())
                     if not valid.any():
                         reasons.append("no valid pixel (all NaN, cloud or bad quality)")
@@ -89,15 +100,21 @@ def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, prog
     return pd.DataFrame(rows)
 
 
+def incomplete(raw_dir: str | Path) -> str:
+    """A warning when the folder's acquisition did not finish (its ``manifest.json`` says so), else ''."""
+    man = io.read_json_or(Path(raw_dir) / "manifest.json", {})
+    if isinstance(man, dict) and man.get("complete") is False:
+        return (f"{raw_dir}: the acquisition of this folder did not finish (manifest.json: complete = false); passes may be "
+                "missing. Rerun 01_acquire (or `rocksoil simulate` with the same --out) to complete it")
+    return ""
+
+
 def value_ranges(folder: str | Path, sample: int = 50) -> pd.DataFrame:
     """Per layer: files, and min / median / max of values in physical units over up to ``sample`` files."""
     folder = Path(folder)
     by_layer: dict[str, list[Path]] = {}
-    for p in sorted(folder.glob("*.tif")):
-        try:
-            by_layer.setdefault(ecostress.parse_name(p).layer, []).append(p)
-        except ValueError:
-            continue
+    for p in ecostress.find_files(folder):
+        by_layer.setdefault(ecostress.parse_name(p).layer, []).append(p)
     rows = []
     units = {"LST": "K", "LST_err": "K", "EmisWB": "0-1", "QC": "bits", "cloud": "0/1", "water": "0/1"}
     for lay, paths in sorted(by_layer.items()):

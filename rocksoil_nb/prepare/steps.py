@@ -3,7 +3,6 @@ Paths come from ``cfg.layout``; figures are in :mod:`rocksoil_nb.viz.prepare`.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +74,17 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
         key = {"cube": cube.open_cube(cube_path).attrs.get("inputs_hash"), **cfg.patch_settings}
         d = cfg.layout.patches_dir(v)
         stamp = d / "params.json"
-        if stamp.exists() and json.loads(stamp.read_text()) == key and (d / "manifest.json").exists():
+        old = io.read_json_or(stamp)
+        if old == key and (d / "manifest.json").exists():
             try:
                 out[v] = DatasetManifest.read(d)
                 continue
             except DatasetOutdated as e:
                 print(f"rebuilding {v}: {e}")
+        elif isinstance(old, dict):
+            changed = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+            print(f"rebuilding {v}: {'the cube changed' if changed == ['cube'] else 'changed: ' + ', '.join(changed)} "
+                  f"since the dataset in {d} was made")
         out[v] = patches.build_variant(cube_path, labels, v, d, cfg.hyperparameters, cfg.patches, cfg.layout.labels)
         io.write_json(stamp, key)
     return out

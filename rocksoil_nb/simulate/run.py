@@ -146,9 +146,15 @@ def _check_existing(out: Path, phash: str, overwrite: bool) -> bool:
     m = out / MANIFEST
     if not m.exists():
         return False
-    man = json.loads(m.read_text())
+    man = io.read_json(m)
     if man.get("parameters_hash") == phash and man.get("complete"):
         return all((out / f).exists() for f in man.get("files", []))
+    scenes = [p for sub in ("ecostress", "sentinel1", "sentinel2") for p in (out / sub).glob("*.tif")]
+    if man.get("parameters_hash") != phash and not man.get("complete") and not scenes:
+        # a run that stopped before its first scene (e.g. on a bad parameter): nothing to keep, start again
+        (out / GEOLOGY_FILE).unlink(missing_ok=True)
+        print(f"{out}: an earlier simulation with other parameters stopped before writing any scene; starting again")
+        return False
     if man.get("parameters_hash") != phash and not overwrite:
         raise RawDataConflict(
             f"{m}: this raw folder was simulated with other parameters (hash {man.get('parameters_hash')}, now {phash}). "
@@ -166,8 +172,11 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     if cfg.simulator is None:
         raise ValueError(f"area {cfg.name!r} has no 'simulator' section in its parameters")
     out = Path(out_dir) if out_dir is not None else cfg.layout.raw_dir
-    truth = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
+    # the area's own raw/ has truth/ beside it (data/<aoi>/truth); any other --out keeps its truth inside it
+    truth = Path(truth_dir) if truth_dir is not None else (out.parent if out == cfg.layout.raw_dir else out) / "truth"
     phash = parameters_hash(cfg)
+    for folder in (out, truth):  # temporary files of an interrupted (killed) run
+        io.remove_stale_temps(folder)
     if _check_existing(out, phash, overwrite):
         man = json.loads((out / MANIFEST).read_text())
         return {"skipped": True, **man["summary"]}
@@ -198,23 +207,30 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     total = len(passes) + len(s1) + len(s2)
     bar = tqdm(total=total, desc=f"simulate {cfg.name}", unit="scene", disable=not progress)
     eco_dir = out / "ecostress"
-    rows, qc_values = [], set()
+    rows = []
     for i, p in enumerate(passes):
         names = {lay: ecostress.format_name(lay, p.time, TILE) for lay in ecostress.REQUESTED_LAYERS}
         files.extend(f"ecostress/{n}" for n in names.values())
-        done = all((eco_dir / n).exists() for n in names.values())
-        grid, layers, facts = model.ecostress_pass(p, i) if not done else (None, None, {})
-        if not done:
-            for lay, arr in layers.items():
+        facts_file = truth / "passes" / f"{p.time:%Y%m%dT%H%M%S}.json"  # the pass's facts, kept until the table is made
+        facts = io.read_json_or(facts_file)
+        missing = [lay for lay, n in names.items() if not (eco_dir / n).exists()]
+        if missing or facts is None:  # deterministic: a pass redone after an interruption gives the same files
+            grid, layers, facts = model.ecostress_pass(p, i)
+            for lay in missing:
+                arr = layers[lay]
                 nodata = np.nan if arr.dtype == np.float32 else (ecostress.QC_FILL if lay == "QC" else 255)
                 io.write_geotiff(eco_dir / names[lay], arr, grid.crs, grid.transform, nodata=nodata)
-            qc_values.update(np.unique(layers["QC"]).tolist())
+            facts = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in sorted(facts.items())}  # as read back
+            io.write_json(facts_file, facts)
         rows.append({"time_utc": p.time.isoformat(), "listed_in_thesis": p.listed, "cloud_fraction_target": round(p.cloud_fraction, 4),
-                     **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in facts.items()}})
+                     **facts})
         bar.update()
-    if qc_values:
-        io.write_csv(eco_dir / "ECO-L2T-LSTE-002-QC-lookup.csv", ecostress.qc_lookup_table(sorted(qc_values)))
-        files.append("ecostress/ECO-L2T-LSTE-002-QC-lookup.csv")
+    # the QC lookup from every QC file on disk (an interrupted run wrote some of them in an earlier process)
+    qc_values: set[int] = set()
+    for p in passes:
+        qc_values.update(np.unique(ecostress.read_layer(eco_dir / ecostress.format_name("QC", p.time, TILE))[0]).tolist())
+    io.write_csv(eco_dir / "ECO-L2T-LSTE-002-QC-lookup.csv", ecostress.qc_lookup_table(sorted(qc_values)))
+    files.append("ecostress/ECO-L2T-LSTE-002-QC-lookup.csv")
     request = task_request(cfg)
     io.write_json(eco_dir / f"rocksoil-{cfg.name}-request.json", request)
     granules = [f"ECOv002_L2T_LSTE_{p.time:%Y%m%dT%H%M%S}_{TILE}" for p in passes]
