@@ -172,8 +172,30 @@ def test_variants_and_the_file_name_split(project):
     assert {"train", "val", "test"} <= set(df["split_thesis_files"])
     from rocksoil_nb.learn import experiments
 
-    runs = experiments.matrix(cfg)  # no dates: no year samples, so no tae; the file-name split is planned
-    assert {m for _, m, _ in runs} == set(cfg.profile.models) - {"tae"} and {p for _, _, p in runs} == {"thesis", "spatial", "thesis_files"}
+    runs = experiments.matrix(cfg)  # no dates: a block of consecutive dates stands in for a year, so tae runs too
+    assert {m for _, m, _ in runs} == set(cfg.profile.models) and {p for _, _, p in runs} == {"thesis", "spatial", "thesis_files"}
+    year = pd.read_csv(cfg.layout.patches_dir("thermal_only") / "samples_year.csv")
+    assert len(year) and set(year["year"]) == {0}  # 4 dates: one block (date_idx 0-3)
+    assert (year[[f"t{i}" for i in range(DATES)]].to_numpy() == np.arange(DATES)).all()
+    from rocksoil_nb.learn.datasets import date_planes, pass_dates
+
+    doy, is_day = pass_dates(cfg.layout.cube)  # the season and day/night are not known: the planes do not make them up
+    assert np.isnan(doy).all() and not is_day.any()
+    planes = date_planes(doy[:2], is_day[:2], np.array([True, False]), 3)
+    assert planes.shape == (2, 3, 3, 4) and planes[0, 1, 2].tolist() == [0.0, 0.0, 0.0, 1.0] and not planes[1].any()
+
+
+def test_year_ids_are_calendar_years_or_blocks_of_dates():
+    import pandas as pd
+    import xarray as xr
+
+    n = 2 * cube.UNDATED_YEAR_DATES + 5
+    undated = xr.Dataset(coords={"time": np.full(n, np.datetime64("NaT"), "datetime64[ns]"), "date_idx": ("time", np.arange(n))},
+                         attrs={"dates_known": False})
+    ids = cube.year_ids(undated)
+    assert ids.tolist() == [0] * cube.UNDATED_YEAR_DATES + [1] * cube.UNDATED_YEAR_DATES + [2] * 5
+    dated = xr.Dataset(coords={"time": pd.to_datetime(["2021-12-31 23:00", "2022-01-01 01:00", "2023-06-01 00:00"]).values})
+    assert cube.year_ids(dated).tolist() == [2021, 2022, 2023]
 
 
 def test_seven_band_sets_name_the_sar_copy_and_drop_rgb(tmp_path):

@@ -24,7 +24,7 @@ from rocksoil_nb.learn.datasets import date_planes, normalise, pass_dates
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
-from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags, scene_median
+from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags, scene_median, year_ids
 
 N = classes.N_CLASSES
 
@@ -90,10 +90,11 @@ def sequence_frames(variant_times: np.ndarray, t: int, length: int) -> list[int]
 
 
 def year_frames(reader, variant_times: np.ndarray, t: int, length: int) -> list[int] | None:
-    """The passes of the variant in the calendar year of date ``t`` (the ``length`` most valid, in time order), as a
-    year model takes them, or None if fewer than :data:`~rocksoil_nb.prepare.patches.MIN_YEAR_FRAMES`."""
+    """The passes of the variant in the year (:func:`~rocksoil_nb.prepare.cube.year_ids`) of date ``t`` (the
+    ``length`` most valid, in time order), as a year model takes them, or None if fewer than
+    :data:`~rocksoil_nb.prepare.patches.MIN_YEAR_FRAMES`."""
     ts = np.asarray(variant_times, int)
-    same = ts[reader.times[ts].year == reader.times[t].year]
+    same = ts[reader.years[ts] == reader.years[t]]
     if len(same) < patches.MIN_YEAR_FRAMES:
         return None
     if len(same) > length:
@@ -131,6 +132,7 @@ class CubeReader:
         self.ds = open_cube(cube_path)
         self.grid = grid_of(self.ds)
         self.times = pd.DatetimeIndex(self.ds["time"].values)  # UTC
+        self.years = year_ids(self.ds)  # the year (or block of dates) a whole-year model groups each date in
         self.flags = pass_flags(self.ds)
         grp = zarr.open_group(str(cube_path), mode="r")
         self.data, self.valid = grp["data"], grp["valid"]
@@ -225,10 +227,10 @@ def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dat
     else:
         raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
     out = []
-    if spec.is_year:  # one map per calendar year (its last frame's date names it)
+    if spec.is_year:  # one map per year (or block of dates where dates are unknown; its last frame names it)
         seen = set()
         for t in vt:
-            y = reader.times[int(t)].year
+            y = reader.years[int(t)]
             if y not in seen and (fr := year_frames(reader, all_vt, int(t), spec.frames)) is not None:
                 seen.add(y)
                 out.append(fr)

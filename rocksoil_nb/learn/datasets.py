@@ -38,20 +38,27 @@ def normalise(x: np.ndarray, valid: np.ndarray, mean: np.ndarray, std: np.ndarra
 
 def date_planes(doy: np.ndarray, is_day: np.ndarray, present: np.ndarray, size: int) -> np.ndarray:
     """The ``tae`` date planes (..., T, size, size, 4): sin and cos of the day of year (2 pi per 365.25 days), 1 for a
-    day pass, 1 for a present date (all 0 for padding). ``doy``, ``is_day``, ``present`` (..., T)."""
+    day pass, 1 for a present date (all 0 for padding). ``doy``, ``is_day``, ``present`` (..., T); a NaN day of year
+    (dates unknown) gives sin = cos = 0: the date is present, its season is not told."""
     w = 2 * np.pi * np.asarray(doy, np.float64) / 365.25
-    code = np.stack([np.sin(w), np.cos(w), np.asarray(is_day, np.float64), np.ones_like(w)], axis=-1)
+    known = np.isfinite(w)
+    w = np.where(known, w, 0.0)
+    code = np.stack([np.where(known, np.sin(w), 0.0), np.where(known, np.cos(w), 0.0), np.asarray(is_day, np.float64),
+                     np.ones_like(w)], axis=-1)
     code = np.where(np.asarray(present, bool)[..., None], code, 0.0).astype(np.float32)
     return np.broadcast_to(code[..., None, None, :], code.shape[:-1] + (size, size, code.shape[-1]))
 
 
 def pass_dates(cube_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Day of year (fractional, UTC) and day-pass flag of every date of a cube."""
-    from rocksoil_nb.prepare.cube import open_cube
+    """Day of year (fractional, UTC) and day-pass flag of every date of a cube; NaN and False where the cube does not
+    know them (a thesis import: no dates, and day/night only for its ``day`` / ``night`` sets)."""
+    from rocksoil_nb.prepare.cube import flags_known, open_cube
 
     ds = open_cube(cube_path)
     t = pd.DatetimeIndex(ds["time"].values)
-    return (t.dayofyear + t.hour / 24.0 + t.minute / 1440.0).to_numpy(float), ds["is_day"].values.astype(bool)
+    doy = (t.dayofyear + t.hour / 24.0 + t.minute / 1440.0).to_numpy(float)  # NaN for NaT
+    is_day = ds["is_day"].values.astype(bool) if "is_day" in flags_known(ds) else np.zeros(len(t), bool)
+    return doy, is_day
 
 
 def _keras_base():

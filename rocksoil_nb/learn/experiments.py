@@ -51,7 +51,7 @@ def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
 
 def matrix(cfg) -> list[tuple[str, str, str]]:
     """(variant, model, protocol) of every run: the profile's variants that the area's data gives, its models whose
-    samples the dataset has (no ``tae`` without dates), its protocols, and the thesis's own file-name split
+    samples the dataset has (no ``tae`` where no place has a year of valid dates), its protocols, and the thesis's own file-name split
     (``thesis_files``) where the dataset has it (thesis imports)."""
     out = []
     for v in steps.available_variants(cfg, cfg.profile.variants):
@@ -59,7 +59,7 @@ def matrix(cfg) -> list[tuple[str, str, str]]:
         m = DatasetManifest.read(cfg.layout.patches_dir(v))
         if "thesis_files" not in protos and "thesis_files" in m.kinds["cnn"].protocols:
             protos.append("thesis_files")
-        # a model whose samples the dataset lacks is left out: tae needs dated passes (none in a thesis import)
+        # a model whose samples the dataset lacks is left out (an old dataset without year samples: no tae)
         usable = [model for model in cfg.profile.models if model in ("pixel_rf", "pixel_series") or _kind(model) in m.kinds]
         out += [(v, model, p) for model in usable for p in protos]
     return out

@@ -133,9 +133,7 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
             why = "it cannot be read"
         print(f"{out}: rebuilding the cube ({why})")
         shutil.rmtree(out)
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = partial_path(out)
     x, y = ref.centres()
     bar = tqdm(total=len(kept), desc="cube", unit="pass", disable=not progress)
     first = True
@@ -193,6 +191,21 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
     zarr.consolidate_metadata(str(tmp), zarr_format=2)
     times_table = kept.merge(matches, on="time_utc", how="left")
     io.write_csv(out.with_name(out.name.replace(".zarr", "") + "_times.csv"), times_table)
+    return publish(tmp, out)
+
+
+def partial_path(out: Path) -> Path:
+    """Where a cube is written until it is complete (``<name>.partial``, emptied first): readers never see half a cube."""
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    return tmp
+
+
+def publish(tmp: Path, out: Path) -> Path:
+    """Put a complete cube written at ``tmp`` in place at ``out`` (an older one there is removed first); returns ``out``."""
+    if out.exists():
+        shutil.rmtree(out)
     tmp.rename(out)
     return out
 
@@ -264,6 +277,19 @@ def scene_offsets(data: np.ndarray, valid: np.ndarray, band_index: list[int], te
 def dates_known(ds) -> bool:
     """Whether the cube's passes have dates (a thesis import has only their order, ``date_idx``)."""
     return bool(ds.attrs.get("dates_known", True))
+
+
+#: dates in one stand-in "year" where a cube's dates are unknown (a thesis import): consecutive blocks of this many
+#: dates in their published order (``date_idx``) take the place of calendar years for the whole-year models
+UNDATED_YEAR_DATES = 24
+
+
+def year_ids(ds) -> np.ndarray:
+    """Per date of a cube, the year a whole-year model groups it in: the calendar year (UTC) where the dates are
+    known, else the block ``date_idx // UNDATED_YEAR_DATES`` of consecutive dates (no season can be read then)."""
+    if dates_known(ds):
+        return pd.DatetimeIndex(ds["time"].values).year.to_numpy()
+    return np.asarray(ds["date_idx"].values, dtype=np.int64) // UNDATED_YEAR_DATES
 
 
 def flags_known(ds) -> set[str]:

@@ -14,7 +14,8 @@
 * Whole years (``tae``, kind ``year``): one sample per location and calendar year, its frames the year's passes
   on which the window is at least half as valid as the minimum-valid rule asks (at most ``year_frames``, the
   most valid ones, in time order; at least :data:`MIN_YEAR_FRAMES`), padded with -1 to the dataset's T; the
-  window must be labelled to the minimum-valid share. Only where the cube has dates. Split like the others:
+  window must be labelled to the minimum-valid share. Where the cube's dates are unknown (a thesis import), blocks
+  of :data:`~rocksoil_nb.prepare.cube.UNDATED_YEAR_DATES` consecutive dates stand in for years. Split like the others:
   ``spatial`` by place, ``thesis`` by the date of the sample's middle frame.
 * Normalisation statistics come from the training samples only, per protocol.
 """
@@ -37,6 +38,7 @@ from rocksoil_nb.prepare.cube import (
     resolve_bands,
     scene_offsets,
     temperature_band,
+    year_ids,
 )
 from rocksoil_nb.prepare.manifest import DatasetManifest, KindInfo, NormStats, ProtocolInfo, SpatialInfo
 from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS, assign_split, file_split, make_spatial_split, thesis_split
@@ -59,7 +61,7 @@ def year_samples(valid: np.ndarray, labels: np.ndarray, times: np.ndarray, years
                  min_valid: float, max_frames: int) -> pd.DataFrame:
     """Whole-year samples: columns t0..t{T-1} (cube time indices in time order, -1 padding), year, row, col.
 
-    ``times`` the variant's time indices (sorted); ``years`` the calendar year of every cube time index."""
+    ``times`` the variant's time indices (sorted); ``years`` the year of every cube time index (:func:`year_ids`)."""
     labelled = labels != classes.NODATA
     rr = np.array([p[0] for p in pos])
     cc = np.array([p[1] for p in pos])
@@ -211,10 +213,8 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     split = make_spatial_split(labels, size, pos, pp.spatial_block_patches, pp.buffer_patches, pp.test_fraction,
                                pp.val_fraction, pp.split_seed)
     kinds = [("cnn", cnn), ("seq", seq)]
-    if bool(ds.attrs.get("dates_known", True)):
-        years = pd.DatetimeIndex(ds["time"].values).year.to_numpy()
-        kinds.append(("year", year_samples(valid, labels, times, years, pos, size, pp.min_valid_fraction,
-                                           getattr(hp, "year_frames", 36))))
+    kinds.append(("year", year_samples(valid, labels, times, year_ids(ds), pos, size, pp.min_valid_fraction,
+                                       getattr(hp, "year_frames", 36))))
     manifest = DatasetManifest(
         variant=variant, bands=bands, patch_size=size, overlap=hp.patch_overlap, min_valid_fraction=pp.min_valid_fraction,
         sequence_length=hp.sequence_length, sequence_stride=hp.sequence_stride, cube=str(cube_path), labels=str(labels_path or ""),

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from tqdm.auto import tqdm
 
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.core.grid import Grid, thermal_grid
-from rocksoil_nb.prepare.cube import ALL_BANDS
+from rocksoil_nb.prepare.cube import ALL_BANDS, partial_path, publish
 
 SPLIT_SHARES = (0.70, 0.15)  # train, validation; the rest test (the thesis's split by file name)
 SPLIT_CODES = {"train": 1, "val": 2, "test": 3}  # 0: pixel in no published file
@@ -375,17 +374,12 @@ def _cube_dataset(s: PatchSet, grid: Grid, area: str, fingerprint: str):
 
 
 def _write_cube(ds, out: Path) -> Path:
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = partial_path(out)
     rows, cols = ds.sizes["y"], ds.sizes["x"]
     enc = {"data": {"chunks": (1, ds.sizes["band"], rows, cols)}, "valid": {"chunks": (1, rows, cols)},
            "file_split": {"chunks": (1, rows, cols)}}
     ds.to_zarr(tmp, mode="w", encoding=enc, consolidated=True, zarr_format=2)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
+    return publish(tmp, out)
 
 
 def _inventory(s: PatchSet, ds) -> pd.DataFrame:
