@@ -42,7 +42,6 @@ def date_planes(doy: np.ndarray, is_day: np.ndarray, present: np.ndarray, size: 
     (dates unknown) gives sin = cos = 0: the date is present, its season is not told."""
     w = 2 * np.pi * np.asarray(doy, np.float64) / 365.25
     known = np.isfinite(w)
-    w = np.where(known, w, 0.0)
     code = np.stack([np.where(known, np.sin(w), 0.0), np.where(known, np.cos(w), 0.0), np.asarray(is_day, np.float64),
                      np.ones_like(w)], axis=-1)
     code = np.where(np.asarray(present, bool)[..., None], code, 0.0).astype(np.float32)
