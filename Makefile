@@ -12,12 +12,13 @@ PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
-.PHONY: help env report experiments test test-extra browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct strip clean-data
+.PHONY: help env report experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
 	@echo "make test                                            unit + notebook + real-browser tests (demo, quick)"
 	@echo "make test-extra                                      checks CI also runs (every model under the JAX backend)"
+	@echo "make check-live                                      ask the real AppEEARS / Earth Engine what the test doubles assume (needs accounts)"
 	@echo "make workshop                                        prepare a room of laptops offline (env, demo data, trained demo model)"
 	@echo "make lab                                             JupyterLab on notebooks/"
 	@echo "make experiments AOI=<aoi> [PROFILE=…] [WORKERS=N]   train the variant x model x protocol matrix (resumable, N processes)"
@@ -49,6 +50,11 @@ test: $(STAMP) browser
 
 test-extra: $(STAMP)
 	$(PY) -m pytest -q -m extra
+
+# For whoever has accounts: the calls that decide whether the test doubles behave like the services, written to
+# reports/live_check.json (skipped with a message for a service without credentials).
+check-live: $(STAMP)
+	$(PY) -m rocksoil_nb.acquire.live --out reports/live_check.json
 
 # Debian's Chromium for the real-browser test (Playwright drives it; no browser download). Needs root or sudo-less apt.
 browser:

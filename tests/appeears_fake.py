@@ -1,9 +1,12 @@
 """Replay of recorded AppEEARS exchanges (tests/recordings/appeears): an in-process session and a
-small local HTTP server for notebook runs. Both serve the same recordings."""
+small local HTTP server for notebook runs. Both serve the same recordings, behaving as the service does: each login
+issues a new bearer token valid ~48 h (``expiration``), an expired or unknown token is answered 403, a finished
+task carries ``expires_on`` (30 days after completion; times relative to now so the recordings do not age)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import threading
@@ -31,10 +34,14 @@ class Response:
             yield self._body[i : i + chunk_size]
 
 
-def recorded(name: str) -> Response:
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recorded(name: str, **fields) -> Response:
     r = EXCHANGES[name]
     if "json" in r:
-        return Response(r["status"], json.dumps(r["json"]).encode())
+        return Response(r["status"], json.dumps({**r["json"], **fields}).encode())
     return Response(r["status"], r.get("text", "").encode(), "text/html")
 
 
@@ -46,27 +53,54 @@ def file_bytes(file_id: str) -> bytes:
 class Script:
     """What the fake server answers: per route, a list of recorded names (consumed in order, last repeats)."""
 
-    def __init__(self, **routes):
+    def __init__(self, token_lifetime_s: float = 48 * 3600, **routes):
         self.routes = {"login": ["login_ok"], "task_post": ["task_submitted"], "task_get": ["status_pending", "status_done"],
                        "bundle": ["bundle"], **routes}
         self.calls: list[tuple[str, str]] = []
         self.cut: set[str] = set()  # file ids whose next download is cut short
+        self.token_lifetime_s = token_lifetime_s
+        self.valid: set[str] = set()  # bearer tokens the server accepts now
+        self.logins = 0
 
     def next(self, route: str) -> str:
         q = self.routes[route]
         return q.pop(0) if len(q) > 1 else q[0]
 
+    def expire_tokens(self) -> None:
+        """Every token issued so far stops working (as after ~48 h)."""
+        self.valid.clear()
+
+    def _login(self) -> Response:
+        name = self.next("login")
+        if EXCHANGES[name]["status"] != 200:
+            return recorded(name)
+        self.logins += 1
+        token = f"{EXCHANGES[name]['json']['token']}-{self.logins}"
+        self.valid.add(token)
+        return recorded(name, token=token, expiration=_iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.token_lifetime_s)))
+
+    def _status(self) -> Response:
+        name = self.next("task_get")
+        now = dt.datetime.now(dt.UTC)
+        if name == "status_done":
+            return recorded(name, completed=_iso(now - dt.timedelta(hours=1)), expires_on=_iso(now + dt.timedelta(days=30)))
+        if name == "status_done_expired":
+            return recorded(name, completed=_iso(now - dt.timedelta(days=40)), expires_on=_iso(now - dt.timedelta(days=10)))
+        if name == "status_crashed_retry":
+            return recorded(name, retry_at=_iso(now + dt.timedelta(minutes=30)))
+        return recorded(name)
+
     def answer(self, method: str, path: str, auth_header: str | None) -> Response:
         self.calls.append((method, path))
         if path == "login":
             expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-            return recorded("login_refused") if auth_header != expected else recorded(self.next("login"))
-        if auth_header != "Bearer " + EXCHANGES["login_ok"]["json"]["token"]:
-            return recorded("unauthorized")
+            return recorded("login_refused") if auth_header != expected else self._login()
+        if not (auth_header or "").startswith("Bearer ") or auth_header[7:] not in self.valid:
+            return recorded("forbidden")
         if method == "POST" and path == "task":
             return recorded(self.next("task_post"))
         if method == "GET" and re.fullmatch(r"task/[\w-]+", path):
-            return recorded(self.next("task_get"))
+            return self._status()
         m = re.fullmatch(r"bundle/[\w-]+/([\w-]+)", path)
         if m:
             body = file_bytes(m[1])

@@ -83,24 +83,24 @@ def test_import_copy_and_no_lst_is_an_error(bundle, tmp_path):
 def test_earthdata_from_env_then_netrc(tmp_path):
     c = credentials.earthdata({"EARTHDATA_USERNAME": "ann", "EARTHDATA_PASSWORD": "s3cret-pw"})
     assert c.username == "ann" and "s3cret-pw" not in repr(c) and "ann" not in repr(c)
-    assert credentials.earthdata({"EARTHDATA_TOKEN": "tok-123", "EARTHDATA_USERNAME": "x"}).token == "tok-123"
+    both = credentials.earthdata({"APPEEARS_TOKEN": "tok-123", "EARTHDATA_USERNAME": "x", "EARTHDATA_PASSWORD": "y-pass"})
+    assert (both.token, both.username) == ("tok-123", "x") and "tok-123" not in repr(both)  # the pair kept beside the token
     rc = tmp_path / "netrc"
     rc.write_text("machine urs.earthdata.nasa.gov login bob password pw-from-netrc\n")
     os.chmod(rc, 0o600)
     c = credentials.earthdata({"NETRC": str(rc)})
     assert (c.username, c.password, c.origin) == ("bob", "pw-from-netrc", str(rc))
-    with pytest.raises(credentials.CredentialsError, match="EARTHDATA_TOKEN"):
+    with pytest.raises(credentials.CredentialsError, match="EARTHDATA_USERNAME and EARTHDATA_PASSWORD"):
         credentials.earthdata({"NETRC": str(tmp_path / "missing")})
 
 
 def test_redact_and_earthengine_auth(tmp_path):
     env = {"EARTHDATA_PASSWORD": "hunter2-long", "EE_PROJECT": "my-proj"}
     assert credentials.redact("login with hunter2-long failed", credentials.known_secrets(env)) == "login with *** failed"
-    with pytest.raises(credentials.CredentialsError, match="earthengine authenticate"):
-        credentials.earthengine("", {"EE_PROJECT": "p", "EE_CREDENTIALS_FILE": str(tmp_path / "none")})
+    # the Earth Engine client's own discovery decides (tests/test_earthengine.py); no file is pre-checked here
+    assert credentials.earthengine("", {"EE_PROJECT": "p", "EE_CREDENTIALS_FILE": str(tmp_path / "none")}).key_file is None
     key = tmp_path / "key.json"
     key.write_text('{"client_email": "sa@p.iam.gserviceaccount.com"}')
     a = credentials.earthengine("from-params", {"EE_SERVICE_ACCOUNT_KEY": str(key)})
     assert a.project == "from-params" and a.key_file == key and str(key) not in repr(a)
-    with pytest.raises(credentials.CredentialsError, match="no Earth Engine project"):
-        credentials.earthengine("", {})
+    assert credentials.earthengine("", {}).project == ""  # the project the credentials carry

@@ -129,7 +129,9 @@ def _run_remote(cfg, raw: Path, progress: bool, session, ee) -> dict:
         client = AppEEARS(credentials.earthdata(), session=session)
         summary["appeears"] = fetch_ecostress(cfg, raw, client, progress)
     else:
-        summary["earthengine_ecostress"] = earthengine.fetch_ecostress(ee_mod, cfg, thermal_grid(cfg.area), raw, progress)
+        eco = earthengine.fetch_ecostress(ee_mod, cfg, thermal_grid(cfg.area), raw, progress)
+        summary["warnings"] += eco.pop("warnings")
+        summary["earthengine_ecostress"] = eco
     grid = ecostress.reference_grid(raw / "ecostress")
     if acq.sentinel:
         times = sorted({ecostress.parse_name(p).time for p in ecostress.find_layer((raw / "ecostress").glob("*.tif"), "LST")})

@@ -1,7 +1,15 @@
-"""Credentials, only from the environment, ``~/.netrc`` or the Earth Engine credentials file.
+"""Credentials, only from the environment, ``~/.netrc`` or the files the services' own clients read.
 
 Never a notebook parameter, never printed: objects here show ``***`` in their repr, and
 :func:`redact` removes any known secret value from text before it reaches a log or an error.
+
+* AppEEARS logs in with the **Earthdata Login username and password** (``POST login``, HTTP Basic) and answers
+  with its own bearer token (about 48 h). ``APPEEARS_TOKEN`` may hold such a token to start with; the username and
+  password stay beside it for when it expires. ``EARTHDATA_TOKEN`` is, by the convention of earthaccess and GDAL,
+  an Earthdata Login *user* token, which AppEEARS does not document accepting: it is not used as one.
+* Earth Engine: a service-account key (``EE_SERVICE_ACCOUNT_KEY``, or a ``service_account`` key in
+  ``GOOGLE_APPLICATION_CREDENTIALS``), else whatever ``ee.Initialize`` finds itself
+  (``~/.config/earthengine/credentials``, application-default credentials).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EARTHDATA_HOST = "urs.earthdata.nasa.gov"
-SECRET_ENV = ("EARTHDATA_PASSWORD", "EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EE_SERVICE_ACCOUNT_KEY")
+SECRET_ENV = ("APPEEARS_TOKEN", "EARTHDATA_PASSWORD", "EARTHDATA_TOKEN", "EARTHDATA_USERNAME", "EE_SERVICE_ACCOUNT_KEY")
 
 
 class CredentialsError(RuntimeError):
@@ -21,41 +29,51 @@ class CredentialsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Earthdata:
-    """Earthdata login: a username/password pair or a ready bearer token. Secrets hidden in repr."""
+    """AppEEARS login: the Earthdata username/password pair and, optionally, a ready AppEEARS bearer token. Secrets
+    hidden in repr."""
 
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)
-    origin: str = ""  # where they came from: "environment" or "~/.netrc"
+    token: str | None = field(default=None, repr=False)  # an AppEEARS bearer token (APPEEARS_TOKEN)
+    origin: str = ""  # where they came from, e.g. "environment (EARTHDATA_USERNAME/PASSWORD)" or "~/.netrc"
 
     def __repr__(self) -> str:
-        kind = "token" if self.token else "username/password"
-        return f"Earthdata({kind} from {self.origin}, ***)"
+        kinds = [k for k, v in (("AppEEARS token", self.token), ("username/password", self.username)) if v]
+        return f"Earthdata({' + '.join(kinds)} from {self.origin}, ***)"
 
     def secrets(self) -> list[str]:
         return with_encodings([s for s in (self.username, self.password, self.token) if s], self.username, self.password)
 
 
 def earthdata(env: dict | None = None, netrc_path: str | Path | None = None) -> Earthdata:
-    """Earthdata credentials: ``EARTHDATA_TOKEN``, else ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD``,
-    else the ``urs.earthdata.nasa.gov`` entry of ``~/.netrc`` (or ``$NETRC``)."""
+    """AppEEARS credentials: ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD``, else the ``urs.earthdata.nasa.gov`` entry of
+    ``~/.netrc`` (or ``$NETRC``); plus ``APPEEARS_TOKEN`` (an AppEEARS bearer token) when set. A token alone works
+    until it expires; then the pair is needed."""
     env = os.environ if env is None else env
-    if env.get("EARTHDATA_TOKEN"):
-        return Earthdata(token=env["EARTHDATA_TOKEN"], origin="environment (EARTHDATA_TOKEN)")
-    user, pw = env.get("EARTHDATA_USERNAME"), env.get("EARTHDATA_PASSWORD")
-    if user and pw:
-        return Earthdata(username=user, password=pw, origin="environment (EARTHDATA_USERNAME/PASSWORD)")
+    token = env.get("APPEEARS_TOKEN") or None
+    user, pw, origin = env.get("EARTHDATA_USERNAME"), env.get("EARTHDATA_PASSWORD"), "environment (EARTHDATA_USERNAME/PASSWORD)"
     path = Path(netrc_path or env.get("NETRC") or Path.home() / ".netrc")
-    if path.exists():
+    if not (user and pw) and path.exists():
         try:
             auth = netrc.netrc(str(path)).authenticators(EARTHDATA_HOST)
         except (netrc.NetrcParseError, OSError) as e:
             raise CredentialsError(f"{path}: cannot be parsed ({type(e).__name__}); fix it or set EARTHDATA_USERNAME/PASSWORD") from None
         if auth and auth[0] and auth[2]:
-            return Earthdata(username=auth[0], password=auth[2], origin=str(path))
+            user, pw, origin = auth[0], auth[2], str(path)
+    if not (user and pw):
+        user = pw = None
+    if token or user:
+        where = " + ".join(([origin] if user else []) + (["environment (APPEEARS_TOKEN)"] if token else []))
+        return Earthdata(username=user, password=pw, token=token, origin=where)
+    if env.get("EARTHDATA_TOKEN"):
+        raise CredentialsError(
+            "EARTHDATA_TOKEN is set, but it holds an Earthdata Login user token (the earthaccess / GDAL convention), "
+            "which AppEEARS does not accept: AppEEARS logs in with the Earthdata username and password. Set "
+            f"EARTHDATA_USERNAME and EARTHDATA_PASSWORD, or add 'machine {EARTHDATA_HOST} login … password …' to {path} "
+            "(APPEEARS_TOKEN may hold a bearer token from AppEEARS' own login)")
     raise CredentialsError(
-        "no Earthdata credentials: set EARTHDATA_TOKEN, or EARTHDATA_USERNAME and EARTHDATA_PASSWORD, "
-        f"or add 'machine {EARTHDATA_HOST} login … password …' to {path}"
+        "no Earthdata credentials for AppEEARS: set EARTHDATA_USERNAME and EARTHDATA_PASSWORD, "
+        f"or add 'machine {EARTHDATA_HOST} login … password …' to {path} (APPEEARS_TOKEN may add a bearer token)"
     )
 
 
@@ -92,31 +110,39 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class EarthEngineAuth:
-    """How to initialise Earth Engine: a cloud project and, optionally, a service-account key file."""
+    """How to initialise Earth Engine: a cloud project ('' = the one the credentials carry) and, optionally, a
+    service-account key file; without one, ``ee.Initialize`` finds the user's credentials itself."""
 
-    project: str
+    project: str = ""
     key_file: Path | None = None
 
     def __repr__(self) -> str:
-        return f"EarthEngineAuth(project={self.project!r}, {'service-account key' if self.key_file else 'user credentials file'})"
+        how = "service-account key" if self.key_file else "the Earth Engine client's own credentials"
+        return f"EarthEngineAuth(project={self.project or '(from the credentials)'!r}, {how})"
 
 
 def earthengine(project: str = "", env: dict | None = None) -> EarthEngineAuth:
-    """Earth Engine project from ``EE_PROJECT`` (else ``project`` from the parameters) and credentials from
-    ``EE_SERVICE_ACCOUNT_KEY`` / ``GOOGLE_APPLICATION_CREDENTIALS`` (a key file path) or the standard
-    credentials file written by ``earthengine authenticate`` (``~/.config/earthengine/credentials``)."""
+    """Earth Engine project from ``EE_PROJECT`` (else ``project`` from the parameters, else the credentials' own) and,
+    when given, a service-account key file: ``EE_SERVICE_ACCOUNT_KEY``, or ``GOOGLE_APPLICATION_CREDENTIALS`` when
+    that file is a service-account key. Anything else (``earthengine authenticate``'s credentials file,
+    application-default credentials of gcloud, Colab or a cloud VM, an authorized-user file in
+    ``GOOGLE_APPLICATION_CREDENTIALS``) is left to ``ee.Initialize``, which finds it as it always does; whether it
+    works is known only when Earth Engine is initialised (:func:`rocksoil_nb.acquire.earthengine.initialize`)."""
+    import json
+
     env = os.environ if env is None else env
-    proj = env.get("EE_PROJECT") or project
-    if not proj:
-        raise CredentialsError("no Earth Engine project: set EE_PROJECT or 'earthengine.project' in the area parameters")
-    key = env.get("EE_SERVICE_ACCOUNT_KEY") or env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    proj = env.get("EE_PROJECT") or project or ""
+    key = env.get("EE_SERVICE_ACCOUNT_KEY")
     if key:
-        if not Path(key).exists():
-            raise CredentialsError("the service-account key file named by EE_SERVICE_ACCOUNT_KEY / "
-                                   "GOOGLE_APPLICATION_CREDENTIALS does not exist")
+        if not Path(key).is_file():
+            raise CredentialsError("the service-account key file named by EE_SERVICE_ACCOUNT_KEY does not exist")
         return EarthEngineAuth(proj, Path(key))
-    cred = Path(env.get("EE_CREDENTIALS_FILE") or Path.home() / ".config" / "earthengine" / "credentials")
-    if not cred.exists():
-        raise CredentialsError(f"no Earth Engine credentials: run 'earthengine authenticate' (writes {cred}) "
-                               "or set EE_SERVICE_ACCOUNT_KEY to a service-account key file")
+    adc = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if adc and Path(adc).is_file():
+        try:
+            kind = json.loads(Path(adc).read_text()).get("type")
+        except (ValueError, OSError, AttributeError):
+            kind = None
+        if kind == "service_account":
+            return EarthEngineAuth(proj, Path(adc))
     return EarthEngineAuth(proj)

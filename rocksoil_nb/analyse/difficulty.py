@@ -16,7 +16,7 @@ import rasterio
 
 from rocksoil_nb.config import Preprocess
 from rocksoil_nb.core import ecostress
-from rocksoil_nb.prepare import labels
+from rocksoil_nb.prepare import cube, labels
 from rocksoil_nb.prepare.scenes import scene_table
 
 
@@ -46,6 +46,8 @@ def kept_series(raw_dir: str | Path, max_cloud: float = 0.10, max_bad: float = 0
         arr = {}
         for lay in ("LST", "EmisWB", "QC", "cloud") + ((temperature,) if temperature not in (None, "LST") else ()):
             if not row.get(f"{lay}_file"):
+                break
+            if len(cube.pieces(row[f"{lay}_file"])) > 1:  # pieces in two zones: not on the grid as they are
                 break
             with rasterio.open(raw / "ecostress" / row[f"{lay}_file"]) as s:
                 if (s.transform, s.shape) != (grid.transform, grid.shape):

@@ -143,6 +143,25 @@ def _need(ok: bool, src: str, key: str, rule: str, value) -> None:
         raise ParameterError(f"{src}: key '{key}' must be {rule}, got {value!r}")
 
 
+def utm_zone_crs(lat: float, lon: float) -> str:
+    """The WGS84 UTM zone (EPSG:326NN north, 327NN south) a point lies in (the standard 6° zones)."""
+    zone = min(60, max(1, int((lon + 180) // 6) + 1))
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def _check_zone(area, src: str) -> None:
+    """A UTM grid must be the zone of the area's centre (AppEEARS delivers native L2T tiles in it; other zones'
+    pieces are reprojected onto it), unless ``area.crs_note`` says why not."""
+    crs = str(area.crs).upper()
+    if not crs.startswith(("EPSG:326", "EPSG:327")) or area.crs_note:
+        return
+    lat, lon = (area.ne[0] + area.sw[0]) / 2, (area.ne[1] + area.sw[1]) / 2
+    want = utm_zone_crs(lat, lon)
+    if crs != want:
+        raise ParameterError(f"{src}: key 'area.crs' is {area.crs}, but the area's centre ({lat:.3f}, {lon:.3f}) lies in UTM "
+                             f"zone {want[-2:]} ({want}); set area.crs: {want}, or say why not in area.crs_note")
+
+
 def _check_crs(crs: str, src: str) -> None:
     """The grid's CRS must be known and projected in metres (the pixel size is in metres)."""
     from pyproj import CRS
@@ -225,6 +244,7 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
             raise ParameterError(f"{src}: key '{key}' must be [lat, lon] in degrees, got {val}")
     if not (a.ne[0] > a.sw[0] and a.ne[1] > a.sw[1]):
         raise ParameterError(f"{src}: key 'area.ne' must lie north-east of 'area.sw'")
+    _check_zone(a, src)
     if len(a.shape) != 2 or min(a.shape) < 8:
         raise ParameterError(f"{src}: key 'area.shape' must be [rows, cols] of at least 8 pixels, got {a.shape}")
     if cfg.period.end < cfg.period.start:
@@ -240,6 +260,8 @@ def _check_semantics(cfg: AreaConfig, src: str) -> None:
     acq = cfg.acquisition
     if acq.s1_orbit_pass.upper() not in ("", "ASCENDING", "DESCENDING"):
         raise ParameterError(f"{src}: key 'acquisition.s1_orbit_pass' must be '', ASCENDING or DESCENDING, got {acq.s1_orbit_pass!r}")
+    if not 0 < acq.s2_cloud_score_min < 1:
+        raise ParameterError(f"{src}: key 'acquisition.s2_cloud_score_min' must be between 0 and 1, got {acq.s2_cloud_score_min}")
     if not 0 <= cfg.preprocess.min_lst_accuracy <= 3:
         raise ParameterError(f"{src}: key 'preprocess.min_lst_accuracy' must be 0-3")
     if cfg.source == "local" and not acq.local_folder:

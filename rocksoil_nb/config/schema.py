@@ -34,8 +34,9 @@ class Area:
     ne: list[float]  # [lat, lon] degrees, WGS84
     sw: list[float]  # [lat, lon] degrees, WGS84
     shape: list[int]  # thermal grid [rows, cols]
-    crs: str = "EPSG:32630"  # UTM zone 30N
+    crs: str = "EPSG:32630"  # UTM zone 30N; must be the UTM zone of the box's centre unless crs_note says why not
     pixel_size_m: float = 70.0
+    crs_note: str = ""  # why the grid is not in the UTM zone the area lies in (e.g. a map series on another zone)
 
 
 @dataclass
@@ -95,6 +96,11 @@ class Acquisition:
     sar_window_days: int = SAR_WINDOW_DAYS  # S1 within this many calendar days of a thermal pass (0 = same UTC day)
     ndvi_window_days: float = NDVI_WINDOW_DAYS  # S2 NDVI within ± this many days (the thesis used 16-day windows)
     s2_max_cloud_percent: float = 60.0  # scene filter on CLOUDY_PIXEL_PERCENTAGE
+    # per-pixel clouds: scl (scene classification 3, 8, 9, 10) | cloud_score_plus (Cloud Score+ cs_cdf); QA60 is
+    # masked in the archive from 2022-01-25 to 2024-02-28 and is not offered
+    s2_cloud_mask: Literal["scl", "cloud_score_plus"] = "scl"
+    s2_cloud_score_min: float = 0.60  # cloud_score_plus: keep pixels with cs_cdf at least this (0-1)
+    s2_mask_snow: bool = False  # scl: also mask class 11 (snow / ice)
     geology_vector: str = ""  # your digitised geology map (GeoPackage/shapefile); relative paths from the project root
     local_folder: str = ""  # for source: local, the folder holding an AppEEARS bundle (+ optional SAR/NDVI, geology)
     local_mode: Literal["link", "copy"] = "link"  # link (symbolic links) | copy

@@ -82,6 +82,15 @@ def parse_name(path: str | Path) -> EcoName:
     return EcoName(m["product"], _LAYER_ALIASES.get(raw, raw), t, m["aid"], m["tile"], raw)
 
 
+def zone_suffix(crs: str) -> str:
+    """The UTM zone suffix AppEEARS gives native-projection L2T outputs (``30N`` for EPSG:32630, ``29S`` for
+    EPSG:32729); a clear error for a CRS that is not a WGS84 UTM zone."""
+    m = re.fullmatch(r"EPSG:32([67])(\d\d)", str(crs).upper())
+    if not m or not 1 <= int(m[2]) <= 60:
+        raise ValueError(f"{crs}: not a WGS84 UTM zone (EPSG:326NN north, EPSG:327NN south); ECOSTRESS L2T tiles are in UTM")
+    return f"{int(m[2])}{'N' if m[1] == '6' else 'S'}"
+
+
 def format_name(layer: str, time: dt.datetime, tile: str | None = "30N", product: str = L2T_PRODUCT, aid: str = "0001") -> str:
     """AppEEARS file name for a layer at a UTC time (naive times are taken as UTC)."""
     if time.tzinfo is None:
@@ -198,11 +207,13 @@ def is_cloudy(qc, cloud=None) -> np.ndarray:
 # --------------------------------------------------------------------------- reference grid
 
 
-def reference_grid(folder_or_paths, layer: str = "LST"):
+def reference_grid(folder_or_paths, layer: str = "LST", crs: str | None = None):
     """The thermal reference grid: the (CRS, transform, shape) shared by most ``layer`` files.
 
     Grids of different dates may differ by a pixel (AppEEARS crops), so the most common one
-    is taken. Raises ``ValueError`` naming the folder when there are no readable files.
+    is taken. With ``crs`` (the area's UTM zone), files in that CRS are preferred when there are any: an area near a
+    zone edge gets pieces of the neighbouring zone's tiles too (``..._29N.tif`` and ``..._30N.tif`` of one pass), and
+    those are reprojected onto the area's grid. Raises ``ValueError`` naming the folder when there are no readable files.
     """
     from collections import Counter
 
@@ -232,6 +243,8 @@ def reference_grid(folder_or_paths, layer: str = "LST"):
             continue
     if not seen:
         raise ValueError(f"{where}: none of the {len(paths)} {layer} files is a readable georeferenced raster")
+    if crs is not None and any(k[0] == crs for k in seen):
+        seen = Counter({k: n for k, n in seen.items() if k[0] == crs})
     (crs, a, e, x0, y0, rows, cols), _ = seen.most_common(1)[0]
     if abs(a + e) > 1e-9 * abs(a):
         raise ValueError(f"{where}: {layer} pixels are not square north-up ({a} x {e})")

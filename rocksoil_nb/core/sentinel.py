@@ -19,6 +19,22 @@ NDVI_WINDOW_DAYS = 8.0
 _ORBIT = {"ASCENDING": "ASC", "DESCENDING": "DESC", "ASC": "ASC", "DESC": "DESC"}
 
 
+S2_CLOUD_SCORE = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
+SCL_CLOUD = (3, 8, 9, 10)  # Sentinel-2 scene classes masked as cloud: shadow, cloud medium / high probability, cirrus
+SCL_SNOW = 11
+CLOUD_MASKS = ("scl", "cloud_score_plus")
+
+
+def s2_cloud_mask_text(method: str = "scl", score_min: float = 0.6, mask_snow: bool = False) -> str:
+    """How Sentinel-2 clouds are masked, in words (NDVI file tags, matching table, 01's table)."""
+    if method == "scl":
+        classes = SCL_CLOUD + ((SCL_SNOW,) if mask_snow else ())
+        return f"SCL classes {', '.join(map(str, classes))} masked (cloud shadow, cloud medium/high, cirrus{', snow' if mask_snow else ''})"
+    if method == "cloud_score_plus":
+        return f"Cloud Score+ cs_cdf >= {score_min:g} kept ({S2_CLOUD_SCORE})"
+    raise ValueError(f"unknown Sentinel-2 cloud mask {method!r}; choose one of {', '.join(CLOUD_MASKS)}")
+
+
 def s1_name(t: dt.datetime, orbit: str, pol: str) -> str:
     """``S1_GRD_IW_<YYYYMMDDTHHMMSS>_<ASC|DESC>_<VV|VH>.tif``."""
     return f"S1_GRD_IW_{t:%Y%m%dT%H%M%S}_{_ORBIT[orbit.upper()]}_{pol}.tif"

@@ -2,7 +2,8 @@
 (time, band, y, x) float32 in chunked Zarr with CRS, plus a validity mask (time, y, x).
 
 Alignment (documented rule): rasters already on the reference lattice are placed by whole-pixel
-offsets (exact); other grids or CRSs are reprojected with rasterio — nearest neighbour for QC, cloud,
+offsets (exact); other grids or CRSs (a piece of a pass delivered in the neighbouring UTM zone) are reprojected
+with rasterio and fill what the pieces in the area's zone left empty — nearest neighbour for QC, cloud,
 water and classes, bilinear for LST and emissivity; Sentinel-1 backscatter is averaged in linear power
 (dB → power → mean → dB) and NDVI averaged, from their finer grids onto the 70 m pixels.
 Invalid pixels (QC rule, cloud, NaN) are NaN in the cube; normalisation and NaN → 0 happen in 05.
@@ -69,6 +70,44 @@ def align(arr: np.ndarray, meta: dict, ref: Grid, kind: str = "continuous") -> n
     return dst
 
 
+PIECE_SEP = ";"  # joins the files of one pass and layer in the inventory (pieces of tiles in two UTM zones)
+
+
+def pieces(cell) -> list[str]:
+    """The file(s) of one pass and layer as the inventory lists them (``a.tif`` or ``a.tif;b.tif``)."""
+    return [p for p in str(cell or "").split(PIECE_SEP) if p]
+
+
+def _fill(arr: np.ndarray) -> np.ndarray:
+    """Where ``arr`` holds no data: NaN, QC fill (65535) or mask fill (255)."""
+    if np.issubdtype(arr.dtype, np.floating):
+        return ~np.isfinite(arr)
+    return arr == (ecostress.QC_FILL if arr.dtype == np.uint16 else 255)
+
+
+def read_pass_layer(folder: Path, cell, ref: Grid, kind: str) -> tuple[np.ndarray, list[str]]:
+    """One ECOSTRESS layer of one pass on ``ref`` in physical units (``ecostress.read_layer``), its pieces aligned and
+    merged: pieces in ``ref``'s CRS first, then the others (reprojected) fill what they left empty. Returns the array
+    and the CRS of each piece read."""
+    read = []
+    for name in pieces(cell):
+        arr, meta = ecostress.read_layer(Path(folder) / name)
+        read.append((str(meta["crs"]) != ref.crs, name, arr, meta))
+    if not read:
+        raise ValueError(f"{folder}: no file given for this layer")
+    out, crss = None, []
+    for _, _, arr, meta in sorted(read, key=lambda r: (r[0], r[1])):
+        try:
+            a = align(arr, meta, ref, kind)
+        except AlignmentError:
+            continue
+        crss.append(str(meta["crs"]))
+        out = a if out is None else np.where(_fill(out), a, out)
+    if out is None:
+        raise AlignmentError(f"no piece of {cell} overlaps the reference grid")
+    return out, crss
+
+
 def _read_aligned(path: Path, ref: Grid, kind: str) -> np.ndarray:
     import rasterio
 
@@ -100,7 +139,7 @@ def inputs_hash(inventory: pd.DataFrame, matches: pd.DataFrame, prep, eco: Path 
 
     kept = inventory[inventory["kept"]]
     layers = [c for c in ("LST_file", "EmisWB_file", "QC_file", "cloud_file") if c in kept]
-    files = [] if eco is None else [_fingerprint(eco / f) for c in layers for f in kept[c] if f]
+    files = [] if eco is None else [_fingerprint(eco / f) for c in layers for cell in kept[c] for f in pieces(cell)]
     files += [_fingerprint(Path(f)) for col in ("VV", "VH", "NDVI") if col in matches for f in matches[col] if f]
     blob = json.dumps({"kept": [str(t) for t in kept["time_utc"]], "sar": list(matches["VV"]), "ndvi": list(matches["NDVI"]),
                        "prep": dataclasses.asdict(prep), "files": files,
@@ -142,15 +181,10 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
         data = np.full((len(part), len(ALL_BANDS), ref.rows, ref.cols), np.nan, dtype=np.float32)
         valid = np.zeros((len(part), ref.rows, ref.cols), dtype=np.uint8)
         for i, (_, row) in enumerate(part.iterrows()):
-            lst, meta = ecostress.read_layer(eco / row["LST_file"])
-            emis, emeta = ecostress.read_layer(eco / row["EmisWB_file"])
-            qc, qmeta = ecostress.read_layer(eco / row["QC_file"])
-            cloud = ecostress.read_layer(eco / row["cloud_file"])[0] if row.get("cloud_file") else None
-            lst = align(lst, meta, ref, "continuous")
-            emis = align(emis, emeta, ref, "continuous")
-            qc = align(qc, qmeta, ref, "categorical")
-            if cloud is not None:
-                cloud = align(cloud, qmeta, ref, "categorical")
+            lst = read_pass_layer(eco, row["LST_file"], ref, "continuous")[0]
+            emis = read_pass_layer(eco, row["EmisWB_file"], ref, "continuous")[0]
+            qc = read_pass_layer(eco, row["QC_file"], ref, "categorical")[0]
+            cloud = read_pass_layer(eco, row["cloud_file"], ref, "categorical")[0] if row.get("cloud_file") else None
             ok = ecostress.valid_mask(qc, cloud, lst, prep) & np.isfinite(emis)
             valid[i] = ok
             data[i, 0] = np.where(ok, lst, np.nan)

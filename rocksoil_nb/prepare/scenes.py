@@ -22,6 +22,7 @@ from rocksoil_nb.config import Preprocess, SceneFilter
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.core.grid import Grid, grid_status
 from rocksoil_nb.core.solar import day_or_night, local_solar_hours, season4, season_thesis
+from rocksoil_nb.prepare.cube import PIECE_SEP, read_pass_layer
 
 KEY_LAYERS = ("LST", "EmisWB", "QC")
 
@@ -33,8 +34,11 @@ def grid_centre_lonlat(grid: Grid) -> tuple[float, float]:
     return Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform((w + e) / 2, (s + n) / 2)
 
 
-def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, progress: bool = True) -> pd.DataFrame:
-    """The scene inventory of ``raw_dir/ecostress`` (or a bare folder of ECOSTRESS files)."""
+def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, progress: bool = True,
+          crs: str | None = None) -> pd.DataFrame:
+    """The scene inventory of ``raw_dir/ecostress`` (or a bare folder of ECOSTRESS files). A pass delivered in pieces
+    (tiles of two UTM zones: ``…_29N.tif`` and ``…_30N.tif``) is one row, its files joined by ``;`` and merged on the
+    reference grid (``crs``: the area's zone, preferred for the reference grid)."""
     raw = Path(raw_dir)
     if not raw.is_dir():
         raise FileNotFoundError(f"{raw}: no such folder")
@@ -42,17 +46,18 @@ def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, prog
     note = incomplete(raw)
     if note:
         warnings.warn(note, stacklevel=2)
-    by_time: dict[dt.datetime, dict[str, Path]] = {}
+    by_time: dict[dt.datetime, dict[str, list[Path]]] = {}
     for p in ecostress.find_files(folder):
         n = ecostress.parse_name(p)
-        if n.layer in by_time.get(n.time, {}):
+        same = [q for q in by_time.get(n.time, {}).get(n.layer, []) if ecostress.parse_name(q).tile == n.tile]
+        if same:  # pieces of one pass differ by tile / zone suffix (…_29N.tif, …_30N.tif); the same name twice is a copy
             raise ValueError(f"{folder}: two {n.layer} files for the pass of {n.time:%Y-%m-%d %H:%M:%S} UTC: "
-                             f"{by_time[n.time][n.layer].relative_to(folder)} and {p.relative_to(folder)}; keep one")
-        by_time.setdefault(n.time, {})[n.layer] = p
+                             f"{same[0].relative_to(folder)} and {p.relative_to(folder)}; keep one")
+        by_time.setdefault(n.time, {}).setdefault(n.layer, []).append(p)
     if not by_time:
         raise FileNotFoundError(f"{folder}: no ECOSTRESS files with AppEEARS names in it or any folder below it "
                                 "(e.g. ECO_L2T_LSTE.002_LST_doy2019042172850_aid0001_30N.tif)")
-    ref = ref or ecostress.reference_grid(folder)
+    ref = ref or ecostress.reference_grid(folder, crs=crs)
     lon, _ = grid_centre_lonlat(ref)
     rows = []
     for t in tqdm(sorted(by_time), desc="inventory", unit="pass", disable=not progress):
@@ -61,18 +66,27 @@ def build(raw_dir: str | Path, prep, scene_filter, ref: Grid | None = None, prog
                "daynight": day_or_night(t, lon, prep.daynight_rule, prep.day_start_hour, prep.day_end_hour),
                "daynight_solar": day_or_night(t, lon, "solar"), "daynight_clock": day_or_night(t, lon, "clock"),
                "season": season_thesis(t.date()), "season4": season4(t.date()),
-               "product": ecostress.parse_name(next(iter(files.values()))).product}
-        rec.update({f"{lay}_file": str(files[lay].relative_to(folder)) if lay in files else "" for lay in ecostress.REQUESTED_LAYERS})
+               "product": ecostress.parse_name(next(iter(files.values()))[0]).product}
+        rec.update({f"{lay}_file": PIECE_SEP.join(str(q.relative_to(folder)) for q in files[lay]) if lay in files else ""
+                    for lay in ecostress.REQUESTED_LAYERS})
+        split = any(len(files.get(lay, [])) > 1 for lay in KEY_LAYERS + ("cloud",))
         missing = [lay for lay in KEY_LAYERS if lay not in files]
         reasons = [f"missing layer(s): {', '.join(missing)}"] if missing else []
         rec.update(grid="", cloud_fraction=np.nan, bad_fraction=np.nan, outside_fraction=np.nan, valid_fraction=np.nan)
         if not missing:
             try:
-                lst, meta = ecostress.read_layer(files["LST"])  # whole layers: a cut or mislabelled file drops the pass here
-                qc, _ = ecostress.read_layer(files["QC"])
-                ecostress.read_layer(files["EmisWB"])
-                cloud = ecostress.read_layer(files["cloud"])[0] if "cloud" in files else None
-                status, problem = grid_status(meta["crs"], meta["transform"], meta["shape"], ref)
+                if split:  # pieces in two zones: merged on the reference grid
+                    lst, crss = read_pass_layer(folder, rec["LST_file"], ref, "continuous")
+                    qc = read_pass_layer(folder, rec["QC_file"], ref, "categorical")[0]
+                    read_pass_layer(folder, rec["EmisWB_file"], ref, "continuous")
+                    cloud = read_pass_layer(folder, rec["cloud_file"], ref, "categorical")[0] if "cloud" in files else None
+                    status, problem = f"{len(crss)} pieces merged ({', '.join(sorted(set(crss)))})", ""
+                else:
+                    lst, meta = ecostress.read_layer(files["LST"][0])  # whole layers: a cut or mislabelled file drops the pass here
+                    qc, _ = ecostress.read_layer(files["QC"][0])
+                    ecostress.read_layer(files["EmisWB"][0])
+                    cloud = ecostress.read_layer(files["cloud"][0])[0] if "cloud" in files else None
+                    status, problem = grid_status(meta["crs"], meta["transform"], meta["shape"], ref)
                 rec["grid"] = status
                 if problem:
                     reasons.append(problem)

@@ -58,7 +58,7 @@ def qc_example(cfg, passes: pd.DataFrame) -> Example:
     """01_acquire: the decoded QC word of the centre pixel of the first pass."""
     if imported(cfg):
         return Example(NOT_APPLICABLE)
-    name = passes["QC_file"].iloc[0]
+    name = cube.pieces(passes["QC_file"].iloc[0])[0]
     qc, _ = ecostress.read_layer(cfg.layout.raw_dir / "ecostress" / name)
     row, col = qc.shape[0] // 2, qc.shape[1] // 2
     return Example(f"{name}, pixel ({row}, {col}): QC word {qc[row, col]} = {int(qc[row, col]):016b}", ecostress.qc_table(qc[row, col]))
@@ -68,7 +68,7 @@ def reference_grid(cfg) -> Grid:
     """02_labels: the thermal grid most LST files share (a thesis import: the area's grid the patches were placed on)."""
     if imported(cfg):
         return cube.grid_of(cube.open_cube(cfg.layout.cube))
-    return ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    return ecostress.reference_grid(cfg.layout.raw_dir / "ecostress", crs=cfg.area.crs)
 
 
 def make_labels(cfg, grid: Grid) -> tuple[labels.LabelResult, str]:

@@ -20,7 +20,7 @@ def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
     one row per published date)."""
     if cfg.source == "thesis_patches":
         return pd.read_csv(cfg.layout.inventory)
-    inv = scenes.build(cfg.layout.raw_dir, cfg.preprocess, cfg.scene_filter, progress=progress)
+    inv = scenes.build(cfg.layout.raw_dir, cfg.preprocess, cfg.scene_filter, progress=progress, crs=cfg.area.crs)
     io.write_csv(cfg.layout.inventory, inv)
     return inv
 
@@ -38,7 +38,7 @@ def run_cube(cfg, inv: pd.DataFrame, progress: bool = True) -> Path:
     if cfg.source == "thesis_patches":
         cube.open_cube(cfg.layout.cube)
         return cfg.layout.cube
-    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress")
+    ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress", crs=cfg.area.crs)
     return cube.build(cfg.layout.raw_dir, inv, ref, cfg.layout.cube, cfg.preprocess, cfg.acquisition.sar_window_days,
                       cfg.acquisition.ndvi_window_days, progress=progress)
 

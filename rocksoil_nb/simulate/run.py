@@ -21,13 +21,12 @@ from rocksoil_nb.config import to_dict
 from rocksoil_nb.core import classes, ecostress, io
 from rocksoil_nb.core.ecostress import task_request
 from rocksoil_nb.core.grid import Grid, cover_grid, thermal_grid, window_of
-from rocksoil_nb.core.sentinel import s1_name, s2_name
+from rocksoil_nb.core.sentinel import s1_name, s2_cloud_mask_text, s2_name
 from rocksoil_nb.core.solar import local_solar_hours
 from rocksoil_nb.simulate import geology, schedule, sensors, surface, thermal, weather
 from rocksoil_nb.simulate.noise import smooth_field, threshold_for_fraction
 
 SIMULATOR_VERSION = "1.3"
-TILE = "30N"
 MANIFEST = "manifest.json"
 RES_TRUE = geology.TRUE_RES_M
 GEOLOGY_FILE = "geology/geology_map.gpkg"
@@ -208,8 +207,9 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     bar = tqdm(total=total, desc=f"simulate {cfg.name}", unit="scene", disable=not progress)
     eco_dir = out / "ecostress"
     rows = []
+    zone = ecostress.zone_suffix(model.grid.crs)  # AppEEARS names native-projection outputs by UTM zone
     for i, p in enumerate(passes):
-        names = {lay: ecostress.format_name(lay, p.time, TILE) for lay in ecostress.REQUESTED_LAYERS}
+        names = {lay: ecostress.format_name(lay, p.time, zone) for lay in ecostress.REQUESTED_LAYERS}
         files.extend(f"ecostress/{n}" for n in names.values())
         facts_file = truth / "passes" / f"{p.time:%Y%m%dT%H%M%S}.json"  # the pass's facts, kept until the table is made
         facts = io.read_json_or(facts_file)
@@ -228,12 +228,12 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     # the QC lookup from every QC file on disk (an interrupted run wrote some of them in an earlier process)
     qc_values: set[int] = set()
     for p in passes:
-        qc_values.update(np.unique(ecostress.read_layer(eco_dir / ecostress.format_name("QC", p.time, TILE))[0]).tolist())
+        qc_values.update(np.unique(ecostress.read_layer(eco_dir / ecostress.format_name("QC", p.time, zone))[0]).tolist())
     io.write_csv(eco_dir / "ECO-L2T-LSTE-002-QC-lookup.csv", ecostress.qc_lookup_table(sorted(qc_values)))
     files.append("ecostress/ECO-L2T-LSTE-002-QC-lookup.csv")
     request = task_request(cfg)
     io.write_json(eco_dir / f"rocksoil-{cfg.name}-request.json", request)
-    granules = [f"ECOv002_L2T_LSTE_{p.time:%Y%m%dT%H%M%S}_{TILE}" for p in passes]
+    granules = [f"ECOv002_L2T_LSTE_{p.time:%Y%m%dT%H%M%S}_{zone}" for p in passes]
     io.write_text(eco_dir / f"rocksoil-{cfg.name}-granule-list.txt", "\n".join(granules) + "\n")
     files += [f"ecostress/rocksoil-{cfg.name}-request.json", f"ecostress/rocksoil-{cfg.name}-granule-list.txt"]
 
@@ -265,7 +265,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
                 nd[c > threshold_for_fraction(c, p.cloud_fraction)] = np.nan
             io.write_geotiff(out / "sentinel2" / name, np.clip(nd, -1, 1).astype(np.float32), fine.crs, fine.transform, nodata=np.nan,
                              tags={"units": "NDVI (B8-B4)/(B8+B4)", "collection": "COPERNICUS/S2_SR_HARMONIZED",
-                                   "cloud_mask": "QA60 bits 10-11", "time_utc": p.time.isoformat()}, band_descriptions=["NDVI"])
+                                   "cloud_mask": s2_cloud_mask_text(), "time_utc": p.time.isoformat()}, band_descriptions=["NDVI"])
         bar.update()
     bar.close()
 

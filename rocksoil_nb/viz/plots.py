@@ -98,7 +98,7 @@ def quicklooks(raw_dir: str | Path, vector_class_field: str = "class_code"):
     if len(kept):
         best = kept.sort_values("valid_fraction", ascending=False).iloc[0]
         t = best["time_utc"]
-        with rasterio.open(raw / "ecostress" / best["LST_file"]) as s:
+        with rasterio.open(raw / "ecostress" / best["LST_file"].split(";")[0]) as s:
             raster_map(s.read(1), axes[0], f"ECOSTRESS LST {t:%Y-%m-%d %H:%M} UTC", "LST (K)", pixel_m=s.res[0])
     else:
         axes[0].set_title("no clear ECOSTRESS scene")
