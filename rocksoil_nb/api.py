@@ -63,7 +63,7 @@ def score(model, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, incl
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata)}
 
 
-def fit_dataset(aoi: str, variant: str = "thermal_only", model: str = "cnn", protocol: str = "spatial", profile: str | None = None,
+def fit_dataset(aoi: str, variant: str | None = None, model: str = "cnn", protocol: str = "spatial", profile: str | None = None,
                 **kw) -> RunResult:
     """Train on a stored 05_patches dataset of area ``aoi`` (see :func:`rocksoil_nb.learn.train.train`)."""
     return train.train(config.load(aoi, profile), variant, model, protocol, **kw)

@@ -69,12 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "import-thesis":
             from rocksoil_nb.prepare import thesis_import
 
+            root = config.project_root()
+            written = None
             try:
                 src = Path(a.src).resolve()
-                name = thesis_import.import_area(config.project_root(), a.area, src, a.name)
+                thesis_import.find_sets(src)  # the source is checked before any parameters file is written
+                before = {p.name for p in (root / "parameters").glob("*.yaml")}
+                name = thesis_import.import_area(root, a.area, src, a.name)
+                written = root / "parameters" / f"{name}.yaml" if f"{name}.yaml" not in before else None
                 cfg = config.load(name)
                 res = thesis_import.run(cfg, src, progress=not a.quiet)
             except (thesis_import.NotThesisLayout, FileNotFoundError, ValueError) as e:
+                if written is not None:  # nothing half-made stays behind to 'succeed' next time
+                    written.unlink(missing_ok=True)
                 print(f"rocksoil import-thesis: {e}", file=sys.stderr)
                 return 2
             print(res.table().to_string(index=False))
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             from rocksoil_nb.learn import experiments
 
             cfg = config.load(a.aoi, a.profile)
-            todo = experiments.estimate(cfg)
+            todo = experiments.estimate(cfg, use_tuned=a.tuned)
             print(todo.drop(columns=["folder"]).to_string())
             print(experiments.describe(todo))
             if a.plan_only:
@@ -141,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             except (IncompatibleScenes, FileNotFoundError, ValueError) as e:
                 print(f"rocksoil predict: {e}", file=sys.stderr)
                 return 2
+            except KeyboardInterrupt:
+                print(f"rocksoil predict: interrupted; {a.out} is as it was before (the partial prediction beside it, "
+                      "marked PARTIAL, is removed by the next run)", file=sys.stderr)
+                return 130
             print(f"{len(rec.dates)} dates mapped on a {rec.grid.rows} x {rec.grid.cols} grid ({rec.grid.crs}); "
                   f"consensus and per-date maps in {rec.out_dir}")
             return 0

@@ -211,12 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default=None, help="quick | standard | thesis (default: the area's default_profile)")
     ap.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes, e.g. 01 02")
     ap.add_argument("--kernel", default=KERNEL)
-    ap.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps (default: thermal_only)")
+    ap.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps (default: the area's primary "
+                    "variant: the first of the profile's variants its data gives; for a thesis import, the imported set's)")
     ap.add_argument("--model", default=None, help="model for 08/09: cnn | convlstm | tae | pixel_rf | best (08 only)")
     a = ap.parse_args(argv)
     try:
         run(a.aoi, a.profile or None, a.only, a.kernel, variant=a.variant or None, model=a.model or None)
-    except (NotebookFailed, config.ParameterError) as e:
+    except config.ParameterError as e:  # an input mistake: the documented exit code 2
+        print(f"[report] ERROR: {e}", file=sys.stderr)
+        return 2
+    except NotebookFailed as e:
         print(f"[report] ERROR: {e}", file=sys.stderr)
         return 1
     return 0

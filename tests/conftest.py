@@ -86,3 +86,21 @@ def trained_demo(tmp_path_factory, root):
     steps.run_cube(cfg, inv, progress=False)
     steps.run_patches(cfg, ["thermal_only"], progress=False)
     return cfg
+
+
+@pytest.fixture()
+def project(tmp_path, root, monkeypatch) -> Path:
+    """A project folder with a made-up area for the import and a thesis clone beside it."""
+    import yaml
+
+    from .test_thesis_import import COLS, ROWS
+
+    (tmp_path / "parameters").mkdir()
+    (tmp_path / "rocksoil_nb").mkdir()
+    (tmp_path / "parameters" / "profiles.yaml").write_text((root / "parameters" / "profiles.yaml").read_text())
+    d = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
+    d.update({"name": "made_up", "area": {**d["area"], "shape": [ROWS, COLS]}})
+    (tmp_path / "parameters" / "made_up.yaml").write_text(yaml.safe_dump(d))
+    monkeypatch.setenv("ROCKSOIL_ROOT", str(tmp_path))
+    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))
+    return tmp_path

@@ -188,8 +188,10 @@ def test_records_round_trip_and_read_old_files(tmp_path):
     norm = NormStats([300.0, 0.97], [5.0, 0.01], [9, 9])
     m.kinds["cnn"] = KindInfo(10, ["t"], {"spatial": ProtocolInfo({"train": 6, "val": 2, "test": 2}, norm, {"train": [0] * 14})})
     m.write(tmp_path)
-    back = DatasetManifest.read(tmp_path)
-    assert back == m and back.protocol("cnn", "spatial").norm.mean == [300.0, 0.97]
+    back = DatasetManifest.read(tmp_path)  # stored paths are relative to the dataset folder, read back resolved
+    assert back.cube == str((tmp_path / "c.zarr").resolve()) and back.labels == str((tmp_path / "l.tif").resolve())
+    assert dataclasses.replace(back, cube="c.zarr", labels="l.tif") == m and back.protocol("cnn", "spatial").norm.mean == [300.0, 0.97]
+    assert back.to_json()["cube"] == "c.zarr"
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert on_disk["kinds"]["cnn"]["spatial"]["counts"]["train"] == 6  # the layout earlier versions wrote
     del on_disk["spatial"]

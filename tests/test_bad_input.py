@@ -301,7 +301,6 @@ def test_predict_rebuilds_a_cube_whose_scenes_changed_and_clears_old_maps(tiny_r
     rec3 = predict(tiny_run, fewer, out, progress=False)
     maps3 = sorted(p.name for p in (out / "maps").glob("*.tif"))
     assert len(rec3.dates) < len(rec1.dates) and set(maps3) < set(maps1) | {m for m in maps3 if "consensus" in m}
-    assert "removed" in capsys.readouterr().out
     dated = [m for m in maps3 if "consensus" not in m]
     assert len(dated) == 2 * len(rec3.dates.dropna(subset=["classes_file"]))  # classes + confidence of the new dates only
 
@@ -316,6 +315,116 @@ def test_predict_refuses_an_output_folder_inside_the_scenes(tiny_run, trained_de
         err = capsys.readouterr().err
         assert "inside the scenes folder" in err and "Traceback" not in err
     assert sorted(str(p.relative_to(scenes)) for p in scenes.rglob("*")) == before
+
+
+def test_a_copied_project_reads_its_own_cube(trained_demo, tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from rocksoil_nb.prepare.manifest import DatasetManifest
+
+    src = trained_demo.layout.patches_dir("thermal_only")
+    stored = json.loads((src / "manifest.json").read_text())
+    assert not Path(stored["cube"]).is_absolute()  # relative to the dataset folder
+    data = trained_demo.layout.data_dir
+    copy = tmp_path / "copy" / data.name
+    shutil.copytree(data / "interim", copy / "interim")
+    shutil.copytree(data / "patches", copy / "patches")
+    m = DatasetManifest.read(copy / src.relative_to(data))
+    assert Path(m.cube).is_relative_to(copy) and Path(m.cube).exists()
+    assert m.sha256_16() == DatasetManifest.read(src).sha256_16()  # the same dataset, wherever it lies
+
+
+def test_an_interrupted_retrain_is_never_reused_as_finished(trained_demo, tmp_path, monkeypatch):
+    """A profile change (epochs 1 -> 2), a retrain killed half-way: the old result must not count as the new one."""
+    import keras
+
+    from rocksoil_nb.learn import train
+
+    out = tmp_path / "thermal_only-cnn-spatial"
+    args = dict(max_samples=16, out_dir=out, verbose=0)
+    first = train.train(trained_demo, "thermal_only", "cnn", "spatial", epochs=1, **args)
+    assert first.epochs_run == 1 and train.finished_key(out)["epochs"] == 1
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt  # as kill -9 would, after run.json took the new key
+
+    monkeypatch.setattr(keras.Model, "fit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(trained_demo, "thermal_only", "cnn", "spatial", epochs=2, **args)
+    monkeypatch.undo()
+    assert train.finished_key(out) is None  # the epochs-1 result no longer counts
+    again = train.train(trained_demo, "thermal_only", "cnn", "spatial", epochs=2, **args)
+    assert again.epochs_run == 2 and train.finished_key(out)["epochs"] == 2
+
+
+def test_a_refused_or_interrupted_prediction_leaves_the_earlier_one_whole(tiny_run, trained_demo, tmp_path, monkeypatch, capsys):
+    import json
+
+    from rocksoil_nb import cli
+    from rocksoil_nb.infer import predict as pr
+
+    scenes = _passes(trained_demo.layout.raw_dir, tmp_path / "s", n=4)
+    out = tmp_path / "pred"
+    pr.predict(tiny_run, scenes, out, progress=False)
+    before = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
+    record = json.loads((out / "predict.json").read_text())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(empty), "--out", str(out), "--quiet"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()} == before  # refused: nothing lost
+    assert json.loads((out / "predict.json").read_text()) == record
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pr.reconstruct, "reconstruct", interrupted)
+    assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(scenes), "--out", str(out), "--quiet"]) == 130
+    assert "is as it was" in capsys.readouterr().err
+    assert {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()} == before
+    stage = pr.staging(out)
+    assert (stage / pr.PARTIAL).exists()
+    with pytest.raises(ValueError, match="incomplete prediction"):
+        pr.read_prediction(stage)  # what reads predictions refuses the partial one
+    assert pr.read_prediction(out)["dates_mapped"] == record["dates_mapped"]
+    monkeypatch.undo()
+    pr.predict(tiny_run, scenes, out, progress=False)  # the next run replaces the leftover
+    assert not stage.exists() and not (out / pr.PARTIAL).exists()
+
+
+def test_predict_arguments_are_checked_before_anything_is_written(tiny_run, trained_demo, tmp_path, monkeypatch, capsys):
+    from rocksoil_nb import cli
+
+    scenes = _passes(trained_demo.layout.raw_dir, tmp_path / "s", n=3)
+    out = tmp_path / "pred"
+    for batch in ("-4", "0"):
+        assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(scenes), "--out", str(out), "--batch", batch,
+                         "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "--batch must be a positive number" in err and "Traceback" not in err
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(scenes), "--out", str(afile), "--quiet"]) == 2
+    assert "must be a folder" in capsys.readouterr().err
+    monkeypatch.setattr("os.access", lambda path, mode: False)  # a read-only folder (root ignores permissions)
+    assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(scenes), "--out", str(out), "--quiet"]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".pred*"))
+
+
+def test_predict_on_a_whole_series_run_says_why_not(tmp_path):
+    from rocksoil_nb.infer import predict as pr
+    from rocksoil_nb.learn.runs import RunSpec
+
+    run = tmp_path / "thermal_only-pixel_series-spatial"
+    run.mkdir()
+    RunSpec(area="demo", variant="thermal_only", model="pixel_series", protocol="spatial", kind="cnn", bands=["LST"], mean=[0.0],
+            std=[1.0], patch_size=16, overlap=0.5).write(run)
+    (run / "pixel_series.joblib").write_bytes(b"x")
+    with pytest.raises(pr.IncompatibleScenes, match="cannot map new scenes yet"):
+        pr.load_run(run)
 
 
 # --------------------------------------------------------------------------- an interrupted simulation
@@ -348,6 +457,39 @@ def test_an_interrupted_simulation_resumes_to_complete_tables_and_leaves_no_temp
     for table in ("ecostress/ECO-L2T-LSTE-002-QC-lookup.csv", "truth/ecostress_passes.csv"):
         resumed, clean = pd.read_csv(out / table), pd.read_csv(demo_raw / table)
         pd.testing.assert_frame_equal(resumed, clean)  # the same as an uninterrupted run: every value, every column
+
+
+def test_a_resumed_simulation_verifies_the_files_it_reuses(demo_cfg, demo_raw, tmp_path):
+    """After a full disk: two 0-byte files and a cut one under their final names are written again, not skipped."""
+    import json
+    import shutil
+
+    from rocksoil_nb.core import ecostress, io
+    from rocksoil_nb.simulate import run as sim
+
+    out = tmp_path / "raw"
+    shutil.copytree(demo_raw, out, symlinks=True)
+    lst = ecostress.find_layer((out / "ecostress").glob("*.tif"), "LST")
+    victims = [lst[0], lst[1], sorted((out / "sentinel2").glob("*.tif"))[0]]
+    victims[0].write_bytes(b"")
+    victims[1].write_bytes(b"")
+    cut = victims[2].read_bytes()
+    victims[2].write_bytes(cut[: len(cut) // 2])
+    assert not any(io.raster_intact(v) for v in victims)
+    res = sim.simulate(demo_cfg, out, progress=False)
+    assert not res["skipped"] and all(io.raster_intact(v) for v in victims)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["complete"] and all((out / f).stat().st_size == n for f, n in man["file_sizes"].items())
+    assert sim.simulate(demo_cfg, out, progress=False)["skipped"]
+
+
+def test_files_are_written_with_the_users_umask(tmp_path):
+    import os
+
+    from rocksoil_nb.core import io
+
+    p = io.write_text(tmp_path / "a.txt", "x")
+    assert os.stat(p).st_mode & 0o777 == 0o666 & ~io._UMASK  # not 0600: a colleague or a web server can read it
 
 
 def test_inventory_of_an_interrupted_acquisition_warns(demo_raw, demo_cfg, tmp_path):
@@ -489,3 +631,89 @@ def test_a_simulation_that_stopped_before_any_scene_does_not_block_the_corrected
     (out / "manifest.json").write_text(json.dumps(man))  # a folder with scenes made with other parameters stays refused
     with pytest.raises(sim.RawDataConflict, match="other parameters"):
         sim.simulate(demo_cfg, out, progress=False)
+
+
+# --------------------------------------------------------------------------- the next round of careless-user cases
+
+
+def test_a_failed_import_leaves_no_area_behind_and_names_stay_inside_the_project(project, capsys):
+    from rocksoil_nb import cli
+
+    empty = project / "empty"
+    empty.mkdir()
+    for _ in range(2):  # the same mistake twice: refused twice, never a half-made area that 'succeeds'
+        assert cli.main(["import-thesis", str(empty), "--area", "made_up", "--as", "fresh"]) == 2
+        assert "Traceback" not in capsys.readouterr().err
+        assert not (project / "parameters" / "fresh.yaml").exists()
+    from .test_thesis_import import make_set
+
+    make_set(project / "clone" / "data_thermal_thermal_only")
+    assert cli.main(["import-thesis", str(project / "clone"), "--area", "made_up", "--as", "../outside"]) == 2
+    assert "stay inside the project" in capsys.readouterr().err
+    assert not (project.parent / "outside.yaml").exists() and not (project / "outside.yaml").exists()
+
+
+def test_a_damaged_import_report_is_named(project):
+    from rocksoil_nb import config
+    from rocksoil_nb.prepare import thesis_import
+
+    from .test_thesis_import import make_set
+
+    make_set(project / "clone" / "data_thermal_thermal_only")
+    cfg = config.load(thesis_import.import_area(project, "made_up", project / "clone"))
+    thesis_import.run(cfg, progress=False)
+    (cfg.layout.raw_dir / thesis_import.REPORT).write_text('{"result": {"sets": ')
+    with pytest.raises(ValueError, match=str(cfg.layout.raw_dir / thesis_import.REPORT)):
+        thesis_import.report(cfg)
+
+
+def test_report_with_a_misspelt_profile_exits_2(capsys):
+    from rocksoil_nb import report
+
+    assert report.main(["--aoi", "demo", "--profile", "standrad"]) == 2
+    assert "standrad" in capsys.readouterr().err
+
+
+def test_predict_on_an_empty_scenes_folder_names_it_and_leaves_nothing(tiny_run, tmp_path, capsys):
+    from rocksoil_nb import cli
+
+    empty = tmp_path / "my_scenes"
+    empty.mkdir()
+    out = tmp_path / "pred"
+    assert cli.main(["predict", "--model", str(tiny_run), "--scenes", str(empty), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{empty}: no ECOSTRESS LST file" in err and "partial" not in err
+    assert not out.exists() and not list(tmp_path.glob(".pred*"))
+
+
+def test_a_read_only_folder_gives_advice_not_a_temp_file_name(tmp_path, monkeypatch):
+    import tempfile
+
+    from rocksoil_nb.core import io
+
+    def refused(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".labels.tif.abc12345.tif"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)  # root ignores permissions: the refusal is made up
+    with pytest.raises(PermissionError) as e:
+        io.write_text(tmp_path / "interim" / "labels.csv", "x")
+    assert "cannot write labels.csv here" in str(e.value) and "ROCKSOIL_WORKDIR" in str(e.value) and ".abc12345" not in str(e.value)
+
+
+def test_a_grid_too_big_to_simulate_is_refused_and_a_future_period_is_said(tmp_path, root):
+    import shutil
+
+    from rocksoil_nb import config
+
+    (tmp_path / "parameters").mkdir()
+    shutil.copy(root / "parameters" / "profiles.yaml", tmp_path / "parameters")
+    text = (root / "parameters" / "demo.yaml").read_text()
+    (tmp_path / "parameters" / "demo.yaml").write_text(text.replace("shape: [96, 96]", "shape: [10000, 10000]"))
+    with pytest.raises(config.ParameterError, match=r"10000 x 10000 px would need about \d+ GiB to simulate"):
+        config.load("demo", "quick", root=tmp_path)
+    import re
+
+    future = re.sub(r"end: \d{4}-\d\d-\d\d", "end: 2099-12-31", text)
+    (tmp_path / "parameters" / "demo.yaml").write_text(future)
+    with pytest.warns(UserWarning, match="2099-12-31, in the future: the simulator makes up passes"):
+        config.load("demo", "quick", root=tmp_path)

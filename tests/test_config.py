@@ -73,3 +73,17 @@ def test_weight_code_out_of_range(tmp_path, root):
 def test_unknown_area_lists_known(root):
     with pytest.raises(config.ParameterError, match="villoslada"):
         config.load("atlantis", root=root)
+
+
+def test_a_key_given_twice_is_an_error_naming_it_and_both_lines(tmp_path, root):
+    import shutil
+
+    (tmp_path / "parameters").mkdir()
+    shutil.copy(root / "parameters" / "profiles.yaml", tmp_path / "parameters")
+    text = (root / "parameters" / "demo.yaml").read_text()
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("  shape:"))
+    dup = "\n".join(lines[: i + 1] + [lines[i].replace("96", "97")] + lines[i + 1 :]) + "\n"
+    (tmp_path / "parameters" / "demo.yaml").write_text(dup)
+    with pytest.raises(config.ParameterError, match=rf"duplicate key 'shape': given on line {i + 1} and again on line {i + 2}"):
+        config.load("demo", "quick", root=tmp_path)

@@ -104,3 +104,42 @@ def test_redact_and_earthengine_auth(tmp_path):
     a = credentials.earthengine("from-params", {"EE_SERVICE_ACCOUNT_KEY": str(key)})
     assert a.project == "from-params" and a.key_file == key and str(key) not in repr(a)
     assert credentials.earthengine("", {}).project == ""  # the project the credentials carry
+
+
+def test_the_same_pass_twice_is_refused_naming_both_and_nothing_is_linked(bundle, tmp_path):
+    shutil.copytree(bundle / "sar", bundle / "sar_copy")
+    raw = tmp_path / "raw"
+    with pytest.raises(local.LocalSourceError, match=r"sar/S1_GRD_IW_20210701T181000_ASC_VH.tif and sar_copy/S1_GRD"):
+        local.import_folder(bundle, raw, progress=False)
+    assert not raw.exists() or not any(raw.rglob("*.tif"))
+
+
+def test_a_rerun_after_a_source_folder_moved_replaces_the_dangling_links(bundle, tmp_path):
+    raw = tmp_path / "raw"
+    local.import_folder(bundle, raw, progress=False)
+    moved = tmp_path / "moved"
+    shutil.move(str(bundle / "sar"), moved)  # the links to sar/ now point nowhere
+    (bundle / "sar").mkdir()
+    for p in moved.glob("*.tif"):
+        shutil.copy(p, bundle / "sar" / p.name)
+    res = local.import_folder(bundle, raw, progress=False)
+    assert (raw / "sentinel1" / "S1_GRD_IW_20210701T181000_ASC_VV.tif").exists() and res["summary"]["imported"]
+
+
+def test_another_areas_folder_is_refused_before_anything_is_linked(bundle, tmp_path):
+    elsewhere = Grid("EPSG:32630", 700000.0, 4100000.0, 70.0, 50, 50)  # 300 km away
+    with pytest.raises(local.LocalSourceError, match="none of its .* ECOSTRESS passes reaches this area's grid"):
+        local.import_folder(bundle, tmp_path / "raw", progress=False, area=elsewhere)
+    near = Grid("EPSG:32630", 400000.0, 4300000.0, 70.0, 8, 8)
+    res = local.import_folder(bundle, tmp_path / "raw2", progress=False, area=near)
+    assert res["summary"]["ecostress_passes"] >= 1
+
+
+def test_an_empty_geology_layer_says_so(tmp_path):
+    import geopandas as gpd
+
+    from rocksoil_nb.prepare import labels
+
+    empty = gpd.GeoDataFrame({"class_code": []}, geometry=[], crs="EPSG:25830")
+    with pytest.raises(labels.LabelError, match="has no polygons"):
+        labels.rasterize(empty, Grid("EPSG:32630", 400000.0, 4300000.0, 70.0, 8, 8))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from rocksoil_nb import cli, config
 from rocksoil_nb.prepare import cube, patches, sources, steps, thesis_import
@@ -61,6 +60,9 @@ def make_set(folder: Path, bands: int = 2, seed: int = 0) -> dict:
                 if bands == 7:
                     vv = rng.uniform(0, 1, (64, 64))
                     layers += [rng.uniform(0, 255, (64, 64)) for _ in range(3)] + [vv, vv]
+                elif bands == 4:  # the thermal_sar set as published: VV copied into the VH slot, min-max scaled
+                    vv = rng.uniform(0, 1, (64, 64))
+                    layers += [vv, vv]
                 _tif(folder / "thermal" / f"{k}.tif", np.stack(layers))
                 _tif(folder / "mask" / f"{k}.tif", lab[r : r + 64, c : c + 64].astype(np.float32))
                 pos[str(k)] = {"x": r, "y": c, "date_idx": d}
@@ -80,20 +82,6 @@ def make_set(folder: Path, bands: int = 2, seed: int = 0) -> dict:
     (folder / "thermal" / "notes.tif").write_bytes(b"")  # not a numbered file
     (folder / "patch_positions.json").write_text(json.dumps(pos))
     return {"good": n_good, "files": k, "labels": lab}
-
-
-@pytest.fixture()
-def project(tmp_path, root, monkeypatch) -> Path:
-    """A project folder with a made-up area for the import and a thesis clone beside it."""
-    (tmp_path / "parameters").mkdir()
-    (tmp_path / "rocksoil_nb").mkdir()
-    (tmp_path / "parameters" / "profiles.yaml").write_text((root / "parameters" / "profiles.yaml").read_text())
-    d = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
-    d.update({"name": "made_up", "area": {**d["area"], "shape": [ROWS, COLS]}})
-    (tmp_path / "parameters" / "made_up.yaml").write_text(yaml.safe_dump(d))
-    monkeypatch.setenv("ROCKSOIL_ROOT", str(tmp_path))
-    monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))
-    return tmp_path
 
 
 def _digest(folder: Path) -> str:
@@ -173,7 +161,9 @@ def test_variants_and_the_file_name_split(project):
     from rocksoil_nb.learn import experiments
 
     runs = experiments.matrix(cfg)  # no dates: a block of consecutive dates stands in for a year, so tae runs too
-    assert {m for _, m, _ in runs} == set(cfg.profile.models) and {p for _, _, p in runs} == {"thesis", "spatial", "thesis_files"}
+    # 4 dates make no 5-date ConvLSTM sequence: that model is left out, not planned to fail
+    assert {m for _, m, _ in runs} == set(cfg.profile.models) - {"convlstm"}
+    assert {p for _, _, p in runs} == {"thesis", "spatial", "thesis_files"}
     year = pd.read_csv(cfg.layout.patches_dir("thermal_only") / "samples_year.csv")
     assert len(year) and set(year["year"]) == {0}  # 4 dates: one block (date_idx 0-3)
     assert (year[[f"t{i}" for i in range(DATES)]].to_numpy() == np.arange(DATES)).all()

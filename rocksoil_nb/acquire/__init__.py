@@ -106,7 +106,8 @@ def run(cfg, progress: bool = True, session=None, ee=None) -> AcquireResult:
         return AcquireResult("simulated", raw, d.get("skipped", False), d["thermal_passes"], d["sentinel1_dates"], d["sentinel2_dates"],
                              True, [], {k: v for k, v in d.items() if k not in ("skipped", "map")})
     if cfg.source == "local":
-        d = import_folder(_resolve(cfg, cfg.acquisition.local_folder), raw, cfg.acquisition.local_mode, progress)["summary"]
+        d = import_folder(_resolve(cfg, cfg.acquisition.local_folder), raw, cfg.acquisition.local_mode, progress,
+                          area=thermal_grid(cfg.area))["summary"]
         warn = [f"{d['problems']} file(s) could not be used: see raw/local_import.csv"] if d["problems"] else []
         return AcquireResult("local", raw, False, d["ecostress_passes"], _count_dates(raw, "sentinel1"), _count_dates(raw, "sentinel2"),
                              d["geology_vector"], warn, d)

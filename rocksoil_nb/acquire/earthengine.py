@@ -260,7 +260,7 @@ def fetch_sentinel(ee, cfg, grid: Grid, thermal_times, raw_dir: Path, progress: 
         if kind == "s1":
             row = by1.loc[pass_id]
             names = {p: s1_name(row["time_utc"].to_pydatetime(), row["orbitProperties_pass"], p) for p in ("VV", "VH")}
-            if all((raw / "sentinel1" / n).exists() for n in names.values()):
+            if all(io.raster_intact(raw / "sentinel1" / n) for n in names.values()):  # read through, not trusted by name
                 continue
             data = compute_pixels(ee, s1_image(ee, row["image_ids"]), grid, ["VV", "VH"])
             for i, p in enumerate(("VV", "VH")):
@@ -271,7 +271,7 @@ def fetch_sentinel(ee, cfg, grid: Grid, thermal_times, raw_dir: Path, progress: 
         else:
             row = by2.loc[pass_id]
             path = raw / "sentinel2" / s2_name(row["time_utc"].to_pydatetime())
-            if path.exists():
+            if io.raster_intact(path):
                 continue
             data = compute_pixels(ee, s2_ndvi(ee, row["image_ids"], acq.s2_cloud_mask, acq.s2_cloud_score_min, acq.s2_mask_snow),
                                   grid, ["NDVI"])
@@ -351,7 +351,7 @@ def fetch_ecostress(ee, cfg, grid: Grid, raw_dir: Path, progress: bool = True) -
     for _, row in tqdm(passes.iterrows(), total=len(passes), desc="Earth Engine ECOSTRESS", unit="pass", disable=not progress):
         t = row["time_utc"].to_pydatetime()
         names = {lay: ecostress.format_name(lay, t, tile=zone) for lay in layers}
-        if all((raw / v).exists() for v in names.values()):
+        if all(io.raster_intact(raw / v) for v in names.values()):
             continue
         image = mosaic(ee, [ee.Image(f"{ECO}/{i}").select(layers) for i in row["image_ids"]])
         for lay, arr, nodata in _eco_arrays(compute_pixels(ee, image, grid, layers), layers):

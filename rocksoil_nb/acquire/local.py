@@ -87,6 +87,8 @@ def layer_table(files: pd.DataFrame) -> pd.DataFrame:
 
 
 def _place(src: Path, dest: Path, mode: str) -> str:
+    if dest.is_symlink() and not dest.exists():  # our own link of an earlier import whose source moved: no data here
+        dest.unlink()
     if dest.is_symlink() or dest.exists():
         same = dest.resolve() == src.resolve() or (dest.stat().st_size == src.stat().st_size and mode == "copy")
         if same:
@@ -101,14 +103,49 @@ def _place(src: Path, dest: Path, mode: str) -> str:
     return "linked" if mode == "link" else "copied"
 
 
-def import_folder(folder: str | Path, raw_dir: str | Path, mode: str = "link", progress: bool = True) -> dict:
+def _outside(folder: Path, files: pd.DataFrame, area) -> pd.Series:
+    """True for the ECOSTRESS and Sentinel rasters that do not reach ``area`` (a Grid: the area's thermal grid)."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    w, s, e, n = area.bounds
+    out = pd.Series(False, index=files.index)
+    for i, r in files[files["kind"].isin(["ecostress", "sentinel1", "sentinel2"]) & (files["problem"] == "")].iterrows():
+        with rasterio.open(folder / r["path"]) as src:
+            if src.crs is None:
+                continue
+            x0, y0, x1, y1 = transform_bounds(src.crs, area.crs, *src.bounds)
+        out[i] = x1 <= w or x0 >= e or y1 <= s or y0 >= n
+    return out
+
+
+def import_folder(folder: str | Path, raw_dir: str | Path, mode: str = "link", progress: bool = True, area=None) -> dict:
     """Validate ``folder`` and link/copy its usable files into ``raw_dir`` (layout: ecostress/, sentinel1/,
-    sentinel2/, geology/). Returns {files, scenes, summary}; unusable files are listed, never imported."""
+    sentinel2/, geology/). Returns {files, scenes, summary}; unusable files are listed, never imported. With ``area``
+    (the area's thermal Grid), rasters that do not reach it are left out, and a folder none of whose passes reaches it
+    is refused; two files of one name in different subfolders are refused naming both; all before anything is linked."""
     from tqdm.auto import tqdm
 
     folder, raw = Path(folder), Path(raw_dir)
     files = scan(folder)
+    if area is not None:
+        away = _outside(folder, files, area)
+        files.loc[away, "problem"] = f"does not reach the area's grid ({area.crs}, bounds {[round(v) for v in area.bounds]})"
+        lst = (files["kind"] == "ecostress") & (files["layer"] == "LST")
+        if lst.any() and not (lst & (files["problem"] == "")).any() and (lst & away).any():
+            raise LocalSourceError(f"{folder}: none of its {int(lst.sum())} ECOSTRESS passes reaches this area's grid "
+                                   f"({area.crs}, bounds {[round(v) for v in area.bounds]}); are they another area's? Check "
+                                   "acquisition.local_folder and the area's box in its parameters")
+    extra = (files["kind"] == "bundle") & pd.Series([Path(p).name for p in files["path"]], index=files.index).duplicated()
+    files.loc[extra & (files["problem"] == ""), "problem"] = "another bundle file of this name is imported"
     usable = files[(files["problem"] == "") & (files["kind"] != "other")]
+    names = usable.assign(name=[Path(p).name for p in usable["path"]])
+    twice = names[names.duplicated("name", keep=False)].sort_values("path")
+    if len(twice):
+        first = twice.iloc[0]["name"]
+        both = twice[twice["name"] == first]["path"].tolist()
+        raise LocalSourceError(f"{folder}: {len(twice)} files share a name with another in a different subfolder, e.g. "
+                               f"{both[0]} and {both[1]}; keep one copy of each pass (nothing was imported)")
     if not ((usable["kind"] == "ecostress") & (usable["layer"] == "LST")).any():
         raise LocalSourceError(f"{folder}: no readable ECOSTRESS LST file with an AppEEARS name "
                                "(e.g. ECO_L2T_LSTE.002_LST_doy2019042172850_aid0001_30N.tif)")

@@ -13,6 +13,7 @@ from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
 from rocksoil_nb.learn.runs import METRICS, RunResult
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.steps import load_labels
 
 
@@ -52,8 +53,9 @@ def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
     return sorted(int(i) for i in last.unique())
 
 
-def map_run(cfg, results: pd.DataFrame, variant: str = "thermal_only", protocol: str = "spatial", model: str = "best") -> str:
+def map_run(cfg, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
     """The model whose maps 08 draws: the named one, or (``best``) the deep model with the highest test macro-F1."""
+    variant = patches.primary_variant(cfg, variant)
     r = results[(results["area"] == cfg.name) & (results["profile"] == cfg.profile_name) & (results["variant"] == variant)
                 & (results["protocol"] == protocol)]
     r = r[r["model"] != "majority"]

@@ -19,6 +19,7 @@ from rocksoil_nb.analyse import evaluation
 from rocksoil_nb.analyse.results import MODEL_NAMES
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import open_cube
 from rocksoil_nb.prepare.steps import load_labels
 
@@ -201,10 +202,11 @@ class NdviResult:
                 f"block bootstrap 95 % {s['block_lo']:.3f} … {s['block_hi']:.3f} ({s['blocks']} blocks)")
 
 
-def analyse(cfg, variant: str = "thermal_only", model: str = "convlstm", protocol: str = "spatial", progress: bool = True
+def analyse(cfg, variant: str | None = None, model: str = "convlstm", protocol: str = "spatial", progress: bool = True
             ) -> NdviResult:
     """The whole analysis for one run of an area: maps (08's, or made now), pairs, r with intervals, the
     per-NDVI-class table and the findings row (saved under ``reports/<aoi>/<profile>/tables/``)."""
+    variant = patches.primary_variant(cfg, variant)
     maps_dir = cfg.layout.maps_dir(variant, model, protocol)
     if not bool(open_cube(cfg.layout.cube_for(variant))["has_ndvi"].values.any()):
         note = (f"No Sentinel-2 NDVI in {cfg.name}'s data (source {cfg.source!r}"

@@ -40,11 +40,15 @@ def thesis_results() -> pd.DataFrame:
 
 
 def published(variant: str) -> pd.DataFrame:
-    """Thesis numbers for one variant (thermal_only: the final configuration of Table 10), indexed by (area, model)."""
+    """Thesis numbers for one variant, indexed by (area, model): Tables 3-9's initial configuration, or the
+    configuration the variant table names (thermal_only: the final configuration of Table 10)."""
+    from rocksoil_nb.prepare.patches import VARIANTS
+
     t = thesis_results()
     t = t[t["variant"] == variant]
-    if variant == "thermal_only":
-        t = t[t["configuration"] == "final"]
+    conf = VARIANTS.get(variant, {}).get("thesis_configuration")
+    if conf:
+        t = t[t["configuration"] == conf]
     return t.set_index(["area", "model"])[["accuracy", "f1", "table"]]
 
 

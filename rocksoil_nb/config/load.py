@@ -124,11 +124,31 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (YAML itself lets the last one win silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}: given on line {seen[key] + 1} and again on line "
+                                f"{key_node.start_mark.line + 1}; keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_unique(text: str):
+    """YAML as ``yaml.safe_load`` reads it, a key given twice in one mapping being an error."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_yaml(path: Path) -> dict:
     if not path.exists():
         raise ParameterError(f"{path}: parameters file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml_unique(path.read_text())
     except yaml.YAMLError as e:
         raise ParameterError(f"{path}: not valid YAML: {e}") from None
     except ValueError as e:  # a value YAML reads as a date that is none (2022-13-01)
@@ -178,12 +198,44 @@ def _check_crs(crs: str, src: str) -> None:
                              f"got {crs!r} ({'geographic' if c.is_geographic else unit or 'no unit'})")
 
 
+#: the simulator's memory per thermal pixel (bytes): its 10 m truth and surface grids; measured on the demo area
+#: (96 x 96 px: 135 MB above the interpreter's own, /usr/bin/time's maximum resident size)
+SIM_BYTES_PER_PIXEL = 15_000
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory (bytes)."""
+    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def _check_size_and_period(cfg: AreaConfig, src: str) -> None:
+    """A simulated grid whose simulation would not fit this machine's memory is refused with the figures; a period
+    that runs into the future is said (the simulator would make up passes that have not happened; a download
+    simply gets none for those days)."""
+    import datetime as dt
+    import warnings
+
+    rows, cols = cfg.area.shape
+    if cfg.source == "simulated":
+        need, have = SIM_BYTES_PER_PIXEL * rows * cols, machine_memory_bytes()
+        if need > 0.8 * have:
+            raise ParameterError(f"{src}: key 'area.shape' {rows} x {cols} px would need about {need / 2**30:.0f} GiB to simulate "
+                                 f"(~{SIM_BYTES_PER_PIXEL / 1000:.0f} kB per pixel), more than this machine's {have / 2**30:.0f} GiB; "
+                                 "choose a smaller area or a coarser grid")
+    today = dt.datetime.now(dt.UTC).date()
+    if cfg.period.end > today:
+        what = ("the simulator makes up passes for days that have not happened" if cfg.source == "simulated"
+                else "no data exists yet for the days after today")
+        warnings.warn(f"{src}: key 'period.end' is {cfg.period.end}, in the future: {what}", stacklevel=3)
+
+
 def _check_ranges(cfg: AreaConfig, src: str) -> None:
     """Sizes, counts, fractions and rates in their ranges: checked on the merged parameters, before anything runs."""
     from rocksoil_nb.core.classes import N_CLASSES
 
     a, h, sf, pt, pp = cfg.area, cfg.hyperparameters, cfg.scene_filter, cfg.patches, cfg.preprocess
     _check_crs(a.crs, src)
+    _check_size_and_period(cfg, src)
     _need(a.pixel_size_m > 0, src, "area.pixel_size_m", "a positive size in metres", a.pixel_size_m)
     w = cfg.classes.weights
     missing = sorted(set(range(N_CLASSES)) - set(w))

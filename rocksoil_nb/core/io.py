@@ -16,16 +16,35 @@ from pathlib import Path
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask can only be read by setting it
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None):
-    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds."""
+    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds. The file gets the
+    permissions the user's umask gives new files (a temporary file is private until then), and its data reach the
+    disk before the rename (a full disk fails here, never as a short file under the final name)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    except PermissionError:
+        raise PermissionError(f"{target.parent}: cannot write {target.name} here (no permission); make the folder "
+                              "writable, or work in another folder (ROCKSOIL_WORKDIR)") from None
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -131,4 +150,31 @@ def write_geotiff(
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
             for i, d in enumerate(band_descriptions or [], start=1):
                 dst.set_band_description(i, d)
+        verify_raster(tmp, f"{path} (as written)")
     return Path(path)
+
+
+def verify_raster(path: str | Path, name: str | None = None) -> None:
+    """Every block of the raster reads back, else ``ValueError`` naming it: an empty, cut or damaged GeoTIFF (a full
+    disk, a killed process) is never taken for a complete one."""
+    import rasterio
+
+    path = Path(path)
+    what = name or str(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ValueError(f"{what}: empty or missing raster")
+    try:
+        with rasterio.open(path) as src:
+            for _, window in src.block_windows(1):
+                src.read(window=window)
+    except rasterio.errors.RasterioError as e:
+        raise ValueError(f"{what}: damaged or cut raster ({e})") from None
+
+
+def raster_intact(path: str | Path) -> bool:
+    """Whether :func:`verify_raster` passes (for resuming: a file that does not is written again)."""
+    try:
+        verify_raster(path)
+    except ValueError:
+        return False
+    return True

@@ -6,10 +6,19 @@ The scenes go through the same inventory, scene filter, QC validity rule and ali
 (taken from the run's ``inputs.json``) into a cube under ``DIR/cube.zarr``; then every date is mapped in
 windows (bounded memory: the area's accumulators and one batch) and written as the same GeoTIFFs as
 08_evaluate. Inputs that cannot match the model raise :class:`IncompatibleScenes` with the reason.
+
+An earlier prediction in ``DIR`` is replaced only when the new one is complete: everything is written into a staging
+folder beside it (``.DIR.partial``, marked by a ``PARTIAL`` file until it is done), then swapped in. A refusal, an
+interruption or a full disk leaves the earlier prediction as it was; a folder with a ``PARTIAL`` marker is refused
+by :func:`read_prediction` (and so by anything reading predictions).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 from rocksoil_nb import config
@@ -17,6 +26,7 @@ from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.learn import losses, models  # noqa: F401 - registers the custom layers and loss
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, RunSpec
+from rocksoil_nb.learn.series_baseline import MODEL_FILE as SERIES_FILE
 from rocksoil_nb.prepare import cube, patches
 from rocksoil_nb.prepare.scenes import build as build_inventory
 
@@ -50,6 +60,9 @@ def load_run(run_dir: str | Path) -> tuple[object, RunSpec]:
             problems.append(f"{path}: cannot be read ({type(e).__name__}: {e})")
     if problems:
         raise FileNotFoundError(f"{run}: no readable model weights: " + "; ".join(problems))
+    if (run / SERIES_FILE).exists():
+        raise IncompatibleScenes(f"{run}: a {spec.model} run (per-pixel whole-series model, {SERIES_FILE}) cannot map new "
+                                 "scenes yet; map them with a deep model's run (cnn, convlstm, tae) or the per-pixel RF")
     raise FileNotFoundError(f"{run}: no model weights ({BEST}, {CKPT} or {BASELINE_FILE})")
 
 
@@ -71,25 +84,12 @@ def scenes_root(scenes: str | Path, work: Path) -> Path:
     return stage
 
 
-MAP_SUFFIXES = (".tif", ".qml", ".aux.xml", ".csv")  # what reconstruct writes to maps/
-
-
 def check_out(scenes: str | Path, out: str | Path) -> None:
     """The output folder must not be, or lie inside, the scenes folder: the user's scenes are never written to."""
     s, o = Path(scenes).resolve(), Path(out).resolve()
     if o == s or s in o.parents:
         raise ValueError(f"{out}: the output folder is inside the scenes folder {scenes}; choose a folder elsewhere "
                          "(the scenes are input and are never written to)")
-
-
-def clear_maps(maps: Path) -> int:
-    """Remove the maps of an earlier prediction in ``maps`` (so that no old date sits beside the new ones); says how many."""
-    old = [p for p in maps.glob("*") if p.is_file() and p.name.endswith(MAP_SUFFIXES)] if maps.is_dir() else []
-    for p in old:
-        p.unlink()
-    if old:
-        print(f"{maps}: removed {len(old)} file(s) of an earlier prediction")
-    return len(old)
 
 
 def check_grid(spec: dict, ref, where: Path) -> None:
@@ -117,28 +117,106 @@ def check_cube(spec: dict, ds, where: Path) -> None:
                                  f"kept pass(es) fit its variant {spec.variant!r}")
 
 
+PARTIAL = "PARTIAL"  # marks a prediction folder that is not complete
+
+
+def staging(out: Path) -> Path:
+    """Where a prediction into ``out`` is written until it is complete (beside it, on the same file system)."""
+    return out.with_name(f".{out.name}.partial")
+
+
+def check_target(out: Path, batch: int) -> None:
+    """Mistakes in the command's own arguments, before anything is loaded or written: ``--out`` a file, a folder that
+    cannot be written, a batch that is not a positive number of windows."""
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"--batch must be a positive number of windows predicted at once, got {batch}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: --out must be a folder, and this is a file; choose another path")
+    parent = out.parent if out.parent != Path("") else Path(".")
+    base = out if out.is_dir() else parent
+    while not base.exists():
+        base = base.parent
+    if not os.access(base, os.W_OK) or (out.is_dir() and not os.access(out, os.W_OK)):
+        raise ValueError(f"{out if out.exists() else base}: cannot be written (permissions); choose a folder you can "
+                         "write to with --out")
+
+
+def read_prediction(out_dir: str | Path) -> dict:
+    """The record of a complete prediction folder (``predict.json``); a folder marked ``PARTIAL`` (an interrupted or
+    failed prediction) or without a record is an error naming it."""
+    out = Path(out_dir)
+    if (out / PARTIAL).exists():
+        raise ValueError(f"{out}: an incomplete prediction ({(out / PARTIAL).read_text().strip()}); run "
+                         "`rocksoil predict` again into this folder or delete it")
+    rec = out / "predict.json"
+    if not rec.exists():
+        raise FileNotFoundError(f"{rec}: no prediction record; this folder is not a finished `rocksoil predict` output")
+    return io.read_json_or(rec) or {}
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A copy of ``src`` made of hard links (Zarr chunks are written once, so the earlier folder stays as it was);
+    plain copies where links cannot be made."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.copytree(src, dst, copy_function=link)
+
+
+def _swap(stage: Path, out: Path) -> None:
+    """Put the complete ``stage`` in the place of ``out`` (the earlier prediction removed only now)."""
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    stage.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
 def predict(run_dir: str | Path, scenes: str | Path, out_dir: str | Path, which: str = "all", progress: bool = True,
             batch: int = 64) -> reconstruct.Reconstruction:
-    """Map the scenes with the run's model into ``out_dir`` (per-date and consensus COGs, dates.csv, inventory.csv)."""
+    """Map the scenes with the run's model into ``out_dir`` (per-date and consensus COGs, dates.csv, inventory.csv,
+    predict.json); an earlier prediction there is replaced only once the new one is complete."""
     out = Path(out_dir)
     check_out(scenes, out)
+    check_target(out, batch)
+    eco_files = ecostress.find_files(Path(scenes) / "ecostress" if (Path(scenes) / "ecostress").is_dir() else scenes)
+    if not ecostress.find_layer(eco_files, "LST"):
+        raise FileNotFoundError(f"{scenes}: no ECOSTRESS LST file with an AppEEARS name in it or below it "
+                                "(e.g. ECO_L2T_LSTE.002_LST_doy2022031134007_aid0001_30N.tif)")
     model, spec = load_run(run_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    clear_maps(out / "maps")
-    raw = scenes_root(scenes, out)
+    stage = staging(out)
+    if stage.exists():  # left by an interrupted run: never reused
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    if (out / "cube.zarr").is_dir():  # the earlier cube, reused when its scenes are the same: linked, never moved
+        _link_tree(out / "cube.zarr", stage / "cube.zarr")
+    io.write_text(stage / PARTIAL, f"started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by process {os.getpid()}; "
+                                   f"run {Path(run_dir).name}, scenes {Path(scenes).resolve()}\n")
+    raw = scenes_root(scenes, stage)
     prep = config.Preprocess(**spec.preprocess)
     sfilter = config.SceneFilter(**spec.scene_filter)
-    ref = ecostress.reference_grid(raw / "ecostress")
+    ref = ecostress.reference_grid(raw / "ecostress", crs=spec.crs)
     check_grid(spec, ref, Path(scenes))
     inv = build_inventory(raw, prep, sfilter, ref=ref, progress=progress)
-    io.write_csv(out / "inventory.csv", inv)
+    io.write_csv(stage / "inventory.csv", inv)
     acq = spec.acquisition
-    cube_path = cube.build(raw, inv, ref, out / "cube.zarr", prep, int(acq.get("sar_window_days", 0)),
+    cube_path = cube.build(raw, inv, ref, stage / "cube.zarr", prep, int(acq.get("sar_window_days", 0)),
                            float(acq.get("ndvi_window_days", 8.0)), progress=progress)
     check_cube(spec, cube.open_cube(cube_path), Path(scenes))
-    rec = reconstruct.reconstruct(model, cube_path, spec, out / "maps", which=which, batch=batch, progress=progress,
+    rec = reconstruct.reconstruct(model, cube_path, spec, stage / "maps", which=which, batch=batch, progress=progress,
                                   tags={"scenes": str(Path(scenes).resolve()), "run": Path(run_dir).name})
-    io.write_json(out / "predict.json", {"run": str(Path(run_dir).resolve()), "scenes": str(Path(scenes).resolve()),
-                                         "dates_mapped": len(rec.dates), "passes": len(inv), "kept": int(inv["kept"].sum()),
-                                         "spec": spec})
-    return rec
+    io.write_json(stage / "predict.json", {"run": str(Path(run_dir).resolve()), "scenes": str(Path(scenes).resolve()),
+                                           "dates_mapped": len(rec.dates), "passes": len(inv), "kept": int(inv["kept"].sum()),
+                                           "spec": spec})
+    if (stage / "scenes").is_dir():  # the staging link to the scenes folder is re-pointed where the folder lands
+        (stage / "scenes" / "ecostress").unlink()
+        shutil.rmtree(stage / "scenes")
+    (stage / PARTIAL).unlink()
+    _swap(stage, out)
+    return dataclasses.replace(rec, out_dir=out / "maps", files=[out / "maps" / Path(f).name for f in rec.files])

@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from rocksoil_nb.core import io
+from rocksoil_nb.core import io, locks
 from rocksoil_nb.core.classes import N_CLASSES
 from rocksoil_nb.learn import losses, models, series_baseline, train, tune
 from rocksoil_nb.learn.baseline import MAX_PIXELS, PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import probabilities
-from rocksoil_nb.learn.runs import METRICS, RunResult
+from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.prepare import steps
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
@@ -49,33 +49,44 @@ def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
     return {s: (min(n, caps[s]) if caps[s] else n) for s, n in m.counts.items()}
 
 
+def _trainable(m: DatasetManifest, kind: str, protocol: str) -> bool:
+    """Whether the dataset has training samples of ``kind`` under ``protocol``."""
+    info = m.kinds.get(kind)
+    return info is not None and protocol in info.protocols and info.protocols[protocol].counts.get("train", 0) > 0
+
+
 def matrix(cfg) -> list[tuple[str, str, str]]:
-    """(variant, model, protocol) of every run: the profile's variants that the area's data gives, its models whose
-    samples the dataset has (no ``tae`` where no place has a year of valid dates), its protocols, and the thesis's own file-name split
+    """(variant, model, protocol) of every run: the profile's variants that the area's data gives (else the area's
+    primary variant: a thesis import of another set), its models whose
+    samples the dataset has (no ``tae`` where no place has a year of valid dates, no model whose samples have no training
+    sample under a protocol: a set of a few dates makes no sequences), its protocols, and the thesis's own file-name split
     (``thesis_files``) where the dataset has it (thesis imports)."""
     out = []
-    for v in steps.available_variants(cfg, cfg.profile.variants):
+    for v in steps.area_variants(cfg):
         protos = list(cfg.profile.protocols)
         m = DatasetManifest.read(cfg.layout.patches_dir(v))
         if "thesis_files" not in protos and "thesis_files" in m.kinds["cnn"].protocols:
             protos.append("thesis_files")
         # a model whose samples the dataset lacks is left out (an old dataset without year samples: no tae)
         usable = [model for model in cfg.profile.models if model in ("pixel_rf", "pixel_series") or _kind(model) in m.kinds]
-        out += [(v, model, p) for model in usable for p in protos]
+        # a model whose kind of sample has no training sample under a protocol (a few dates: no sequence) is left out
+        out += [(v, model, p) for model in usable for p in protos if _trainable(m, _kind(model), p)]
     return out
 
 
-def plan(cfg) -> pd.DataFrame:
+def plan(cfg, use_tuned: bool = False) -> pd.DataFrame:
     """The runs the profile asks for: variant, model, protocol, training / validation / test samples, epochs,
-    batch size, and whether the run is already finished (a finished run is reused, costing nothing)."""
+    batch size, and whether the run is already finished for exactly these parameters (its recorded key matches the
+    key it would be trained with now: a finished run is reused, costing nothing; anything else is (re)trained)."""
     rows = []
     hp = cfg.hyperparameters
+    tuned = tune.load_best(cfg) if use_tuned else None
     for v, m, p in matrix(cfg):
         d = cfg.layout.run_dir(v, m, p)
         n = _counts(cfg, v, _kind(m), p)
         rows.append({"variant": v, "model": m, "protocol": p, "train_samples": n.get("train", 0), "val_samples": n.get("val", 0),
                      "test_samples": n.get("test", 0), "epochs": 0 if m in ("pixel_rf", "pixel_series") else hp.epochs,
-                     "batch_size": hp.batch_size, "finished": (d / METRICS).exists(), "folder": str(d)})
+                     "batch_size": hp.batch_size, "finished": train.is_finished(cfg, v, m, p, tuned, d), "folder": str(d)})
     return pd.DataFrame(rows)
 
 
@@ -124,11 +135,17 @@ def _warmup_rf(cfg, variant: str, protocol: str, seed: int = 0) -> dict[str, flo
     return {"pixel": fit, "predict": time.perf_counter() - t0, "batch": len(x)}
 
 
-def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True) -> pd.DataFrame:
+def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True, use_tuned: bool = False) -> pd.DataFrame:
+    """See :func:`_estimate`; one process at a time per area and profile (the plan's lock)."""
+    with locks.hold(cfg.layout.models_dir, f"the experiment plan of {cfg.name} ({cfg.profile_name})"):
+        return _estimate(cfg, todo, progress, use_tuned)
+
+
+def _estimate(cfg, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -> pd.DataFrame:
     """``todo`` (default :func:`plan`) with ``estimated_s`` per run, from a warm-up of each model on the first
     unfinished variant: epochs × (training batches × step + evaluation batches × prediction + checkpoint)
     + test prediction + build. Finished runs cost 0. Writes ``plan.csv`` beside the runs."""
-    todo = plan(cfg) if todo is None else todo.copy()
+    todo = plan(cfg, use_tuned) if todo is None else todo.copy()
     open_ = todo[~todo["finished"]]
     warm: dict[tuple[str, str], dict] = {}
     keys = sorted({(r.variant, r.model) for r in open_.itertuples()}, key=lambda k: (k[1], k[0]))
@@ -227,6 +244,12 @@ def _client(workers: int, scheduler: str | None):
 
 def run(cfg, use_tuned: bool = False, todo: pd.DataFrame | None = None, workers: int = 0,
         scheduler: str | None = None) -> list[RunResult]:
+    """See :func:`_run`; one process at a time per area and profile: a second one is told which process holds the plan."""
+    with locks.hold(cfg.layout.models_dir, f"the experiments of {cfg.name} ({cfg.profile_name})"):
+        return _run(cfg, use_tuned, todo, workers, scheduler)
+
+
+def _run(cfg, use_tuned: bool, todo: pd.DataFrame | None, workers: int, scheduler: str | None) -> list[RunResult]:
     """Train every planned run (resuming unfinished ones) and return their results in plan order.
 
     ``workers`` > 1 hands the runs to a ``LocalCluster`` of that many worker processes; ``scheduler``
@@ -236,7 +259,7 @@ def run(cfg, use_tuned: bool = False, todo: pd.DataFrame | None = None, workers:
     hp = tune.load_best(cfg) if use_tuned else None
     if use_tuned and hp is None:
         raise FileNotFoundError(f"{cfg.layout.best_params}: no tuned parameters; run 06_tune or set use_tuned = False")
-    todo = plan(cfg) if todo is None else todo.copy()
+    todo = plan(cfg, use_tuned) if todo is None else todo.copy()
     jobs = [_Job(cfg, r.variant, r.model, r.protocol, hp) for r in todo.itertuples()]
     if workers > 1 or scheduler:
         from dask.distributed import as_completed

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rocksoil_nb.core import io
+from rocksoil_nb.core import io, locks
 from rocksoil_nb.learn import losses, metrics, models, series_baseline
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
 STATE = "state.json"
@@ -198,39 +199,46 @@ def _callbacks(out: Path, val_data, train_probe, include_nodata: bool, patience:
             keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(1, patience // 2), min_lr=1e-7)]
 
 
-def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
+def train(cfg, variant: str | None = None, model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
           weights: str = "area", seed: int = 0, max_samples: int | None = None, out_dir: Path | None = None,
           hp_overrides: dict | None = None, verbose: int = 1, extra_callbacks: list | None = None, evaluate_test: bool = True
           ) -> RunResult:
     """Train (or resume, or reuse) one run and return its summary (test scores, samples, epochs).
 
-    ``evaluate_test=False`` (tuning, sweeps) leaves the test split untouched.
+    ``evaluate_test=False`` (tuning, sweeps) leaves the test split untouched. One process at a time writes a run
+    folder (its lock names the holder to a second one).
     """
+    variant = patches.primary_variant(cfg, variant)
+    out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol)
+    with locks.hold(out, f"the run {out.name}"):
+        return _train(cfg, variant, model, protocol, epochs, weights, seed, max_samples, out, hp_overrides, verbose,
+                      extra_callbacks, evaluate_test)
+
+
+def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, weights: str, seed: int, max_samples: int | None,
+           out: Path, hp_overrides: dict | None, verbose: int, extra_callbacks: list | None, evaluate_test: bool) -> RunResult:
     import keras
 
 
+    key = json_roundtrip(run_key(cfg, variant, model, protocol, epochs, weights, seed, max_samples, hp_overrides))
     hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
-    epochs = int(epochs or hp.epochs)
+    epochs, max_samples = key["epochs"], key["max_samples"]
     include0 = cfg.classes.include_nodata
     kind = models.kind_of(model)
-    max_samples = cfg.sample_cap(kind) if max_samples is None else max_samples
     ds_dir = cfg.layout.patches_dir(variant)
     manifest = DatasetManifest.read(ds_dir)
-    out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol)
     out.mkdir(parents=True, exist_ok=True)
-    key = {"variant": variant, "model": model, "protocol": protocol, "epochs": epochs, "weights": weights, "seed": seed,
-           "max_samples": max_samples, "hp": dataclasses.asdict(hp), "include_nodata": include0,
-           "dataset": manifest.sha256_16(), **({"series": series_baseline.SETTINGS} if model == "pixel_series" else {})}
     done = out / METRICS
     spec = input_spec(cfg, manifest, variant, model, protocol, kind)
     if io.read_json_or(out / INPUTS) != spec.to_json():  # missing, damaged or another spec: rewritten
         spec.write(out)
-    old_key = (io.read_json_or(out / "run.json") or {}).get("key")
-    if done.exists() and old_key == key:
+    old_key = finished_key(out)
+    if old_key == key:
         return RunResult.read(out)
-    if done.exists() and isinstance(old_key, dict) and verbose:
+    if old_key is not None and verbose:
         changed = sorted(k for k in set(old_key) | set(key) if old_key.get(k) != key.get(k))
         print(f"retraining {out.name}: {', '.join(changed)} changed since it was trained")
+    done.unlink(missing_ok=True)  # the old result stops counting the moment a retrain starts (an interrupted one is redone)
     set_seed(seed)
     if model == "pixel_series":
         t0 = time.time()
@@ -278,6 +286,43 @@ def train(cfg, variant: str = "thermal_only", model: str = "cnn", protocol: str 
     _write_manifest(cfg, out, key, seed, t0, result)
     result.write(out)
     return result
+
+
+def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
+            max_samples: int | None = None, hp_overrides: dict | None = None) -> dict:
+    """What makes a run what it is: variant, model, protocol, epochs, class weighting, seed, sample cap, every
+    hyperparameter, the class-0 rule and the dataset's manifest hash. A run folder is finished only for this key."""
+    hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
+    kind = models.kind_of(model)
+    return {"variant": variant, "model": model, "protocol": protocol, "epochs": int(epochs or hp.epochs), "weights": weights,
+            "seed": seed, "max_samples": cfg.sample_cap(kind) if max_samples is None else max_samples, "hp": dataclasses.asdict(hp),
+            "include_nodata": cfg.classes.include_nodata, "dataset": DatasetManifest.read(cfg.layout.patches_dir(variant)).sha256_16(),
+            **({"series": series_baseline.SETTINGS} if model == "pixel_series" else {})}
+
+
+def finished_key(run_dir: Path) -> dict | None:
+    """The key of the run finished in ``run_dir``: its ``run.json`` key when a result (``metrics.json``) is there, else
+    None (never trained, or a retrain under another key was started and not finished)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / METRICS).exists():
+        return None
+    key = (io.read_json_or(run_dir / "run.json") or {}).get("key")
+    return key if isinstance(key, dict) else None
+
+
+def is_finished(cfg, variant: str, model: str, protocol: str, hp_overrides: dict | None = None, run_dir: Path | None = None) -> bool:
+    """Whether the run is finished for the parameters it would be trained with now (a result under another key, or a
+    retrain interrupted after its key was written, is not)."""
+    d = Path(run_dir) if run_dir else cfg.layout.run_dir(variant, model, protocol)
+    key = finished_key(d)
+    return key is not None and key == json_roundtrip(run_key(cfg, variant, model, protocol, hp_overrides=hp_overrides))
+
+
+def json_roundtrip(d: dict) -> dict:
+    """``d`` as it reads back from a JSON file (tuples become lists), for comparing with a stored key."""
+    import json
+
+    return json.loads(json.dumps(d, default=str))
 
 
 def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protocol: str, kind: str) -> RunSpec:

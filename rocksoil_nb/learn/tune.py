@@ -13,11 +13,15 @@ import pandas as pd
 
 from rocksoil_nb.core import io
 from rocksoil_nb.learn import losses, train
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
 # thesis Table 2: values tried one at a time around the base configuration
 SWEEPS = {"learning_rate": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "l2": [0.0, 0.001, 0.01, 0.05, 0.1],
           "batch_size": [2, 4, 8, 16, 32], "base_filters": [8, 16, 32, 64, 128]}
+
+
+HEARTBEAT_S = 60  # seconds between a running trial's signs of life in the study's storage
 
 
 def storage_url(cfg, storage: str | None = None) -> str:
@@ -38,18 +42,33 @@ def _scale(cfg, epochs: int | None) -> dict:
             "max_samples": cfg.profile.tuning_max_patches or cfg.profile.max_patches}
 
 
-def run_study(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "spatial", n_trials: int | None = None,
+def run_study(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "spatial", n_trials: int | None = None,
               storage: str | None = None, seed: int = 0, epochs: int | None = None):
     """Run (or continue) the study until it holds ``n_trials`` finished trials; returns the study."""
+    variant = patches.primary_variant(cfg, variant)
+    import warnings
+
     import keras
     import optuna
+    from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"{cfg.name}-{variant}-{model}-{protocol}"
-    study = optuna.create_study(study_name=name, storage=storage_url(cfg, storage), direction="maximize", load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=seed), pruner=optuna.pruners.MedianPruner(n_warmup_steps=1))
+    # a heartbeat marks the running trials of a killed process failed, so they neither hold the study's target nor
+    # stay 'running' for ever
+    with warnings.catch_warnings():  # the heartbeat is marked experimental in Optuna; no warning in the notebooks
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        url = optuna.storages.RDBStorage(storage_url(cfg, storage), heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S)
+        study = optuna.create_study(study_name=name, storage=url, direction="maximize", load_if_exists=True)
+        optuna.storages.fail_stale_trials(study)
+    # processes sharing the study draw from different streams: the sampler's seed counts the trials already there,
+    # running ones included (a single process replays the same trials from the same history)
+    started = len(study.trials)
+    study = optuna.load_study(study_name=name, storage=url, sampler=optuna.samplers.TPESampler(seed=seed + started),
+                              pruner=optuna.pruners.MedianPruner(n_warmup_steps=1))
     n_trials = n_trials or cfg.profile.tuning_trials
-    done = len([t for t in study.trials if t.state.is_finished()])
+    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    done = len(study.get_trials(deepcopy=False, states=counted))
 
     class Report(keras.callbacks.Callback):
         def __init__(self, trial):
@@ -75,8 +94,9 @@ def run_study(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: 
                           extra_callbacks=[Report(trial)], evaluate_test=False)
         return res.val_macro_f1_best or 0.0
 
-    if done < n_trials:
-        study.optimize(objective, n_trials=n_trials - done, catch=(ValueError,))
+    if done < n_trials:  # stop when the study holds the target, whichever process ran the trials
+        study.optimize(objective, n_trials=n_trials - done, catch=(ValueError,),
+                       callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)])
     return study
 
 
@@ -100,10 +120,11 @@ def trials_table(study) -> pd.DataFrame:
     return df.rename(columns=lambda c: c.replace("params_", ""))
 
 
-def thesis_sweeps(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "thesis", points: int | None = None,
+def thesis_sweeps(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", points: int | None = None,
                   epochs: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Thesis Table 2: one parameter at a time around the configured values (validation scores only; the
     test split stays unseen). The profile names the parameters and the number of values. Returns (table, histories)."""
+    variant = patches.primary_variant(cfg, variant)
     points = points or cfg.profile.sweep_points
     rows, hist = [], {}
     for param in cfg.profile.sweep_params:
@@ -122,10 +143,11 @@ def thesis_sweeps(cfg, model: str = "cnn", variant: str = "thermal_only", protoc
     return pd.DataFrame(rows), hist
 
 
-def loss_comparison(cfg, model: str = "cnn", variant: str = "thermal_only", protocol: str = "thesis", epochs: int | None = None,
+def loss_comparison(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", epochs: int | None = None,
                     seed: int = 0) -> pd.DataFrame:
     """Thesis Table 1: plain cross-entropy, equal weights, slightly and strongly boosted rare classes,
     and the final class-weighted focal loss."""
+    variant = patches.primary_variant(cfg, variant)
 
     counts = np.array(DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol("cnn", protocol).class_pixels["train"])
     setups = [("plain cross-entropy", "cross_entropy", "equal", 0.0),

@@ -109,8 +109,10 @@ def rasterize(gdf, grid: Grid, class_field: str = "class_code", supersample: int
         raise LabelError("the geology vector has no CRS")
     g = gdf.to_crs(grid.crs)
     w, s, e, n = grid.bounds
-    minx, miny, maxx, maxy = g.total_bounds if len(g) else (0, 0, 0, 0)
-    if len(g) == 0 or maxx <= w or minx >= e or maxy <= s or miny >= n:
+    if len(g) == 0 or g.geometry.isna().all() or g.geometry.is_empty.all():
+        raise LabelError("the geology layer has no polygons (an empty layer, or another layer of the file holds the map)")
+    minx, miny, maxx, maxy = g.total_bounds
+    if maxx <= w or minx >= e or maxy <= s or miny >= n:
         raise LabelError(f"the geology polygons (bounds {np.round([minx, miny, maxx, maxy]).tolist()} in {grid.crs}) "
                          f"do not overlap the thermal grid (bounds {np.round(grid.bounds).tolist()})")
     k = int(supersample)

@@ -95,8 +95,13 @@ class DatasetManifest:
         except KeyError:
             raise KeyError(f"dataset {self.variant}: no {kind!r} samples under the {protocol!r} protocol") from None
 
-    def to_json(self) -> dict:
+    def to_json(self, folder: str | Path | None = None) -> dict:
+        """The record as stored: the cube and labels paths relative to the dataset folder (``folder``, else the one
+        it was read from), so that a copied or moved project reads its own data."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("spatial", "kinds")}
+        base = folder if folder is not None else getattr(self, "_folder", None)
+        if base is not None:
+            d["cube"], d["labels"] = _relative(d["cube"], base), _relative(d["labels"], base)
         d["spatial"] = dataclasses.asdict(self.spatial)
         d["kinds"] = {k: {"samples": v.samples, "columns": v.columns, **({"anomaly": v.anomaly} if k == "year" else {}),
                           **{p: i.to_json() for p, i in v.protocols.items()}} for k, v in self.kinds.items()}
@@ -115,7 +120,7 @@ class DatasetManifest:
             raise DatasetOutdated(f"{where}: dataset manifest lacks {e}; rebuild the dataset with 05_patches") from None
 
     def write(self, folder: str | Path) -> Path:
-        return io.write_json(Path(folder) / "manifest.json", self.to_json())
+        return io.write_json(Path(folder) / "manifest.json", self.to_json(folder))
 
     @classmethod
     def read(cls, folder: str | Path) -> DatasetManifest:
@@ -126,10 +131,32 @@ class DatasetManifest:
             d = json.loads(p.read_text())
         except json.JSONDecodeError as e:
             raise DatasetOutdated(f"{p}: unreadable dataset manifest ({e}); rebuild the dataset with 05_patches") from None
-        return cls.from_json(d, p)
+        m = cls.from_json(d, p)
+        m._folder = Path(folder)
+        m.cube, m.labels = _absolute(m.cube, folder), _absolute(m.labels, folder)
+        return m
 
     def sha256_16(self) -> str:
         """A short hash of the manifest (runs record which dataset they were trained on)."""
         import hashlib
 
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _relative(path: str, folder: str | Path) -> str:
+    """``path`` relative to ``folder`` (as stored in a manifest); empty and already relative paths as they are."""
+    import os
+
+    if not path or not Path(path).is_absolute():
+        return path
+    try:
+        return os.path.relpath(Path(path), Path(folder).resolve())
+    except ValueError:  # another drive
+        return path
+
+
+def _absolute(path: str, folder: str | Path) -> str:
+    """A stored path resolved against the dataset folder (absolute paths, of older manifests, as they are)."""
+    if not path or Path(path).is_absolute():
+        return path
+    return str((Path(folder).resolve() / path).resolve())

@@ -44,7 +44,7 @@ from rocksoil_nb.prepare.manifest import DatasetManifest, KindInfo, NormStats, P
 from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS, assign_split, file_split, make_spatial_split, thesis_split
 
 VARIANTS: dict[str, dict] = {
-    "thermal_only": {"bands": THERMAL_BANDS, "when": None},
+    "thermal_only": {"bands": THERMAL_BANDS, "when": None, "thesis_configuration": "final"},
     "thermal_sar": {"bands": THERMAL_BANDS + ("VV", "VH"), "when": "has_sar"},
     "sar_thermal_only": {"bands": THERMAL_BANDS, "when": "has_sar"},
     "day": {"bands": THERMAL_BANDS, "when": "is_day"},
@@ -52,6 +52,8 @@ VARIANTS: dict[str, dict] = {
     "winter": {"bands": THERMAL_BANDS, "when": "~is_summer"},
     "summer": {"bands": THERMAL_BANDS, "when": "is_summer"},
 }
+#: the variant taken when nothing else says which (a set whose folder name does not tell, data that gives no other)
+DEFAULT_VARIANT = next(iter(VARIANTS))
 
 
 MIN_YEAR_FRAMES = 4  # a location-year with fewer usable passes gives no ``year`` sample
@@ -99,6 +101,36 @@ def positions(shape: tuple[int, int], size: int, overlap: float) -> list[tuple[i
         return s
 
     return [(r, c) for r in axis(rows) for c in axis(cols)]
+
+
+def available_variants(cfg, wanted=None) -> list[str]:
+    """The variants (of ``wanted``, default all) this area's data gives: all of them for acquired data; for a
+    thesis import, only the published sets that were imported (without dates, no variant can be cut from another)."""
+    wanted = list(wanted or VARIANTS)
+    if cfg.source != "thesis_patches":
+        return wanted
+    return [v for v in wanted if open_cube(cfg.layout.cube_for(v)).attrs.get("variant") == v]
+
+
+def primary_variant(cfg, variant: str | None = None) -> str:
+    """The one rule for "the variant a step shows" when none is given (``variant`` empty): for a thesis import, the
+    imported set's (the first set, the one in ``interim/cube.zarr``); else the first of the profile's variants that
+    the data gives. A given ``variant`` is returned as it is."""
+    if variant:
+        return variant
+    if cfg.source == "thesis_patches":
+        own = open_cube(cfg.layout.cube).attrs.get("variant")
+        if own:
+            return str(own)
+    have = available_variants(cfg, cfg.profile.variants)
+    return have[0] if have else DEFAULT_VARIANT
+
+
+def area_variants(cfg) -> list[str]:
+    """The variants the area's steps work on: the profile's variants that its data gives, or, where the data gives
+    none of them (a thesis import of the ``day`` set under a profile listing ``thermal_only``), the area's
+    :func:`primary_variant`."""
+    return available_variants(cfg, cfg.profile.variants) or [primary_variant(cfg)]
 
 
 def variant_times(coords: pd.DataFrame, variant: str, known: set[str] | None = None) -> np.ndarray:

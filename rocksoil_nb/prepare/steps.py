@@ -90,13 +90,9 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
     return out
 
 
-def available_variants(cfg, wanted=None) -> list[str]:
-    """The variants (of ``wanted``, default all) this area's data gives: all of them for acquired data; for a
-    thesis import, only the published sets that were imported (without dates, no variant can be cut from another)."""
-    wanted = list(wanted or patches.VARIANTS)
-    if cfg.source != "thesis_patches":
-        return wanted
-    return [v for v in wanted if cube.open_cube(cfg.layout.cube_for(v)).attrs.get("variant") == v]
+available_variants = patches.available_variants  # the rules live beside the variant table
+area_variants = patches.area_variants
+primary_variant = patches.primary_variant
 
 
 def variants_table(manifests: dict[str, DatasetManifest]) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.core.grid import Grid, thermal_grid
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import ALL_BANDS, partial_path, publish
 
 SPLIT_SHARES = (0.70, 0.15)  # train, validation; the rest test (the thesis's split by file name)
@@ -126,11 +127,11 @@ def _variant_of(path: Path, notes: list[str]) -> str:
     m = FOLDER_RE.match(path.stem if path.is_file() else path.name)
     if m:
         return m.group("variant")
-    for v in ("sar_thermal_only", "thermal_only", "thermal_sar", "day", "night", "winter", "summer"):  # longest match first
+    for v in sorted(patches.VARIANTS, key=len, reverse=True):  # longest match first (sar_thermal_only before thermal_only)
         if path.stem.endswith(v):
             return v
-    notes.append(f"{path.name}: the name does not say the variant (data_thermal_<variant>); taken as thermal_only")
-    return "thermal_only"
+    notes.append(f"{path.name}: the name does not say the variant (data_thermal_<variant>); taken as {patches.DEFAULT_VARIANT}")
+    return patches.DEFAULT_VARIANT
 
 
 def file_name_split(names: list[str]) -> dict[str, str]:
@@ -413,11 +414,11 @@ def run(cfg, src: str | Path | None = None, progress: bool = True) -> ImportResu
     paths = find_sets(src)
     stamp = _source_stamp(paths)
     if report_path.exists() and lay.cube.exists() and lay.labels.exists():
-        old = json.loads(report_path.read_text())
+        old = io.read_json(report_path)
         if old.get("source_stamp") == stamp and all(Path(s["cube"]).exists() for s in old["result"]["sets"]):
             return ImportResult(**{**old["result"], "skipped": True})
     sets = [read_set(p, progress) for p in paths]
-    order = sorted(range(len(sets)), key=lambda i: sets[i].variant != "thermal_only")
+    order = sorted(range(len(sets)), key=lambda i: list(patches.VARIANTS).index(sets[i].variant))  # the variant table's order
     sets = [sets[i] for i in order]
     if len({s.variant for s in sets}) != len(sets):
         raise NotThesisLayout(f"{src}: two sets of the same variant: {[str(s.source) for s in sets]}")
@@ -497,6 +498,9 @@ def import_area(root: Path, area: str, src: str | Path, name: str | None = None)
     if d.get("source") == "thesis_patches" and not name:
         return area
     name = name or f"{area}_thesis"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise ValueError(f"--as {name!r}: an area name is letters, digits, '_' and '-' (it names parameters/<name>.yaml and "
+                         "data/<name>/, which stay inside the project)")
     target = root / "parameters" / f"{name}.yaml"
     if target.exists():
         if yaml.safe_load(target.read_text()).get("source") != "thesis_patches":
@@ -517,7 +521,11 @@ def report(cfg) -> ImportResult:
     p = cfg.layout.raw_dir / REPORT
     if not p.exists():
         raise FileNotFoundError(f"{p}: no import report; run 01_acquire (or rocksoil import-thesis) first")
-    return ImportResult(**json.loads(p.read_text())["result"])
+    try:
+        return ImportResult(**io.read_json(p)["result"])
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{p}: the import report is damaged ({type(e).__name__}: {e}); run the import again "
+                         "(rocksoil import-thesis or 01_acquire)") from None
 
 
 def left_out(cfg) -> pd.DataFrame:

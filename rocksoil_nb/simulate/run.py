@@ -147,7 +147,11 @@ def _check_existing(out: Path, phash: str, overwrite: bool) -> bool:
         return False
     man = io.read_json(m)
     if man.get("parameters_hash") == phash and man.get("complete"):
-        return all((out / f).exists() for f in man.get("files", []))
+        sizes = man.get("file_sizes") or {}
+        bad = [f for f in man.get("files", []) if not (out / f).is_file() or (f in sizes and (out / f).stat().st_size != sizes[f])]
+        if bad:  # a file lost, cut or changed since: resumed, every reused raster read through first
+            print(f"{out}: {len(bad)} file(s) of the simulation are missing or not as written (e.g. {bad[0]}); redoing them")
+        return not bad
     scenes = [p for sub in ("ecostress", "sentinel1", "sentinel2") for p in (out / sub).glob("*.tif")]
     if man.get("parameters_hash") != phash and not man.get("complete") and not scenes:
         # a run that stopped before its first scene (e.g. on a bad parameter): nothing to keep, start again
@@ -213,7 +217,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
         files.extend(f"ecostress/{n}" for n in names.values())
         facts_file = truth / "passes" / f"{p.time:%Y%m%dT%H%M%S}.json"  # the pass's facts, kept until the table is made
         facts = io.read_json_or(facts_file)
-        missing = [lay for lay, n in names.items() if not (eco_dir / n).exists()]
+        missing = [lay for lay, n in names.items() if not io.raster_intact(eco_dir / n)]  # a name is not a file
         if missing or facts is None:  # deterministic: a pass redone after an interruption gives the same files
             grid, layers, facts = model.ecostress_pass(p, i)
             for lay in missing:
@@ -241,7 +245,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     for i, p in enumerate(s1):
         names = {pol: s1_name(p.time, p.orbit, pol) for pol in ("VV", "VH")}
         files.extend(f"sentinel1/{n}" for n in names.values())
-        if not all((out / "sentinel1" / n).exists() for n in names.values()):
+        if not all(io.raster_intact(out / "sentinel1" / n) for n in names.values()):
             rng = _rng(seed, 20, i)
             wet = model.wetness(fsurf, p.time)
             fc = sensors.green_fraction(model.ndvi(fsurf, p.time, wet))
@@ -256,7 +260,7 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     for i, p in enumerate(s2):
         name = s2_name(p.time)
         files.append(f"sentinel2/{name}")
-        if not (out / "sentinel2" / name).exists():
+        if not io.raster_intact(out / "sentinel2" / name):
             rng = _rng(seed, 30, i)
             wet = model.wetness(fsurf, p.time)
             nd = model.ndvi(fsurf, p.time, wet) + rng.normal(0, 0.02, fsurf.water.shape).astype(np.float32)
@@ -287,6 +291,6 @@ def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | Non
     io.write_json(truth / "summary.json", summary)
     manifest = {"source": "simulated", "simulator_version": SIMULATOR_VERSION, "parameters_hash": phash, "aoi": cfg.name,
                 "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "complete": True,
-                "files": sorted(files), "summary": summary}
+                "files": sorted(files), "file_sizes": {f: (out / f).stat().st_size for f in sorted(files)}, "summary": summary}
     io.write_json(out / MANIFEST, manifest)
     return {"skipped": False, **summary}

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import classes
+from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 from rocksoil_nb.prepare.splits import PROTOCOLS, SPLITS
 from rocksoil_nb.prepare.steps import load_labels
@@ -61,8 +62,9 @@ def plot_split_histograms(manifest: DatasetManifest, kind: str = "cnn"):
     return fig
 
 
-def plot_spatial_split(cfg, variant: str = "thermal_only"):
+def plot_spatial_split(cfg, variant: str | None = None):
     """The spatial protocol's blocks (train / val / test) over the labels, with the scale bar."""
+    variant = patches.primary_variant(cfg, variant)
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
