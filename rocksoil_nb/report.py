@@ -8,11 +8,16 @@ and exits non-zero naming it. A run never waits for ever: every cell has a time 
 resume logic keeps (finished downloads, cubes, datasets, trained runs); a second stall stops the run
 with a message naming the notebook, the cell's first line and the time waited, the partially executed
 copy kept for inspection. Retries are listed in the report's index.
+
+Each notebook's wall time and CPU time (its kernel's user + system seconds, the papermill machinery included) are
+recorded as it finishes in ``reports/<aoi>/<profile>/timing.csv`` (:data:`TIMING`): the profile's budget is checked
+against these (``bench/budget.py``, the notebook tests), and 07 reads them to say what the whole report will take.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -25,6 +30,40 @@ KERNEL = "rocksoil"
 RETRIES = 1  # a stalled notebook is run again once
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
 INJECTED = ("aoi", "profile", "variant", "model")
+#: the CPU time a report may take, in budgets, before the notebook tests fail: a margin for machines slower than the
+#: 2-core laptop the budgets are stated for (the wall time also depends on what else runs; the CPU time much less)
+CPU_MARGIN = 1.6
+TIMING = "timing.csv"  # per notebook: wall_s, cpu_s (user + system of this process and its kernels), finished UTC
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its finished child processes (the notebook kernels)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def record_timing(out_dir: Path, notebook: str, wall_s: float, cpu_s: float) -> Path:
+    """Add (or replace) one notebook's row of ``timing.csv`` in ``out_dir``."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from rocksoil_nb.core.io import write_csv
+
+    p = out_dir / TIMING  # = cfg.layout.timing_file
+    old = pd.read_csv(p) if p.exists() else pd.DataFrame(columns=["notebook", "wall_s", "cpu_s", "finished_utc"])
+    row = pd.DataFrame([{"notebook": notebook, "wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1),
+                         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}])
+    table = pd.concat([old[old["notebook"] != notebook], row]).sort_values("notebook")
+    return write_csv(p, table)
+
+
+def read_timing(out_dir: Path):
+    """The recorded ``timing.csv`` of a report folder (empty table when there is none)."""
+    import pandas as pd
+
+    p = Path(out_dir) / TIMING
+    return pd.read_csv(p) if p.exists() else pd.DataFrame(columns=["notebook", "wall_s", "cpu_s", "finished_utc"])
 
 
 class NotebookFailed(RuntimeError):
@@ -114,6 +153,7 @@ def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, in
         params = {"aoi": aoi, "profile": cfg.profile_name, "variant": variant, "model": model}
         declared = parameter_names(nb)
         params = {k: v for k, v in params.items() if v is not None and k in declared}
+        t_nb, cpu_nb = time.time(), _cpu_s()
         for attempt in range(RETRIES + 1):
             t0 = time.time()
             print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ..." + (" (retry)" if attempt else ""), flush=True)
@@ -129,8 +169,10 @@ def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, in
             if out.exists():
                 to_html(out)
             raise NotebookStalled(f"{what}, also on the retry. Partially executed copy: {out}")
+        wall, cpu = time.time() - t_nb, _cpu_s() - cpu_nb  # before the HTML: what the notebook itself cost
+        record_timing(out_dir, nb.name, wall, cpu)
         to_html(out)
-        print(f"[report] {nb.name} done in {time.time() - t0:.0f} s -> {out}", flush=True)
+        print(f"[report] {nb.name} done in {wall:.0f} s ({cpu:.0f} CPU-s) -> {out}", flush=True)
         done.append(out)
     index = write_index(cfg, retried)
     print(f"[report] index: {index}", flush=True)

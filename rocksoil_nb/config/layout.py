@@ -152,6 +152,11 @@ class Layout:
     def tables_dir(self) -> Path:
         return self.reports_dir / "tables"
 
+    @property
+    def timing_file(self) -> Path:
+        """Wall and CPU seconds of each notebook of the last report (written by ``rocksoil_nb.report``)."""
+        return self.reports_dir / "timing.csv"
+
     def maps_dir(self, variant: str, model: str, protocol: str) -> Path:
         """Full-scene maps of one run (08_evaluate)."""
         return self.reports_dir / "maps" / str(RunName(variant, model, protocol))

@@ -190,14 +190,31 @@ def _write_plan(cfg, todo: pd.DataFrame) -> Path:
     return io.write_csv(p, todo)
 
 
-def describe(todo: pd.DataFrame) -> str:
-    """One paragraph for a user: how many runs, samples, epochs and the estimated duration."""
+def describe(todo: pd.DataFrame, cfg=None) -> str:
+    """One paragraph for a user: how many runs, samples, epochs and the estimated duration; with ``cfg``, what the
+    whole report will take (:func:`report_expectation`)."""
     open_ = todo[~todo["finished"]]
     total = float(todo.get("estimated_s", pd.Series(dtype=float)).sum())
     deep = open_[~open_.model.isin(["pixel_rf", "pixel_series"])]
-    return (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
+    text = (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
             f"({len(deep)} deep: {int((deep.train_samples * deep.epochs).sum()):,} sample-epochs); "
             f"estimated {total / 60:.1f} min on this machine" + (" (serial)" if total else ""))
+    return text if cfg is None else text + ". " + report_expectation(cfg, total)
+
+
+def report_expectation(cfg, training_s: float) -> str:
+    """What the whole report of the area and profile will take: the notebooks before 07 as this report recorded them
+    (``timing.csv``), training as estimated, the notebooks after 07 as the last report recorded them; against the
+    profile's budget."""
+    p = cfg.layout.timing_file
+    t = pd.read_csv(p) if p.exists() else pd.DataFrame(columns=["notebook", "wall_s"])
+    before = float(t[t["notebook"] < "07"]["wall_s"].sum())
+    after = t[t["notebook"] > "07"]
+    total = before + training_s + float(after["wall_s"].sum())
+    budget = f" (budget {cfg.profile.budget_minutes:g} min)" if cfg.profile.budget_minutes else ""
+    later = f"08-09 {after['wall_s'].sum() / 60:.1f} min as last recorded" if len(after) else "08-09 not yet timed on this machine"
+    return (f"The whole report: about {total / 60:.1f} min{budget} — 01-06 took {before / 60:.1f} min, training "
+            f"{training_s / 60:.1f} min (estimate), {later}")
 
 
 @dataclasses.dataclass
