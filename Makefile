@@ -12,7 +12,7 @@ PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
-.PHONY: help env report experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget strip clean-data
+.PHONY: help env report experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget results-readme strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
 	@echo "make bench-budget [AOI=demo] [PROFILE=quick]       the whole report from nothing: wall and CPU time per notebook against the budget"
+	@echo "make results-readme [AOI=demo] [PROFILE=quick]     the README's results table of a report, from its CSVs"
 	@echo "make bench-reconstruct                               full-scene mapping overhead and predict peak memory"
 
 # Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
@@ -96,6 +97,10 @@ bench-models: $(STAMP)
 
 bench-budget: $(STAMP)
 	$(PY) bench/budget.py --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick)
+
+# The README's results tables, from the report folders' CSVs (after make report).
+results-readme: $(STAMP)
+	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick)
 
 bench-reconstruct: $(STAMP)
 	$(PY) bench/reconstruct.py

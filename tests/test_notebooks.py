@@ -177,6 +177,25 @@ def test_demo_report_keeps_its_cpu_budget(report_run):
         f"the demo report took {cpu:.0f} CPU-s, over {report.CPU_MARGIN} x its {cfg.profile.budget_minutes:g}-minute budget:\n{t}")
 
 
+def test_the_readme_demo_table_is_what_a_fresh_report_writes(report_run, root):
+    """The README's demo table (rendered by ``make results-readme``) against the table this test session's demo report
+    wrote. Tolerance 0: on one machine the numbers are the same in every run (seeds fixed; checked here). A change
+    that moves them must regenerate the README (make report && make results-readme)."""
+    from rocksoil_nb.analyse import readme_tables
+
+    work, _ = report_run
+    fresh = readme_tables.numbers(readme_tables.markdown(readme_tables.read_table(work / "reports" / "demo" / "quick", "thermal_only")))
+    readme = readme_tables.numbers(readme_tables.between((root / "README.md").read_text(), "demo", "quick", "thermal_only"))
+    assert readme, "README.md has no generated demo table between its markers"
+    assert fresh == readme, "the README's demo table is not what a fresh report writes: run make report && make results-readme"
+
+
+def test_08_states_intervals_against_the_majority_guess(report_run):
+    nb = (report_run[0] / "reports" / "demo" / "quick" / "08_evaluate.ipynb").read_text()
+    assert "paired bootstrap of the held-out units" in nb and "under the thesis protocol" in nb
+    assert "better than" in nb or "not distinguishable" in nb or "worse than" in nb
+
+
 def test_plan_estimate_printed_and_recorded(report_run):
     import pandas as pd
 

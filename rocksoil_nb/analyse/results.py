@@ -71,13 +71,21 @@ def runs_with_results(cfg) -> list[tuple[str, str]]:
     return sorted(found | {me}, key=lambda ap: (ap != me, ap))
 
 
+def majority_class(cfg, variant: str, protocol: str, kind: str = "cnn") -> int:
+    """The training split's most frequent class (class 0 left out unless the profile scores it): the majority guess."""
+    train_c = np.array(DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol).class_pixels["train"])
+    if not cfg.classes.include_nodata:
+        train_c[0] = 0
+    return int(train_c.argmax())
+
+
 def majority_scores(cfg, variant: str, protocol: str, kind: str = "cnn") -> dict:
     """OA and macro-F1 of always predicting the training split's most frequent class, on the test split."""
     hist = DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol).class_pixels
-    train_c, test_c = np.array(hist["train"]), np.array(hist["test"])
+    test_c = np.array(hist["test"])
     if not cfg.classes.include_nodata:
-        train_c[0] = test_c[0] = 0
-    k = int(train_c.argmax())
+        test_c[0] = 0
+    k = majority_class(cfg, variant, protocol, kind)
     cm = np.zeros((classes.N_CLASSES, classes.N_CLASSES), dtype=np.int64)
     cm[:, k] = test_c
     s = metrics.scores(cm, cfg.classes.include_nodata)

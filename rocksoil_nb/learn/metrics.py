@@ -46,3 +46,15 @@ def scores(cm: np.ndarray, include_nodata: bool = False) -> dict:
         "precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(), "iou": iou.tolist(),
         "support": support.astype(int).tolist(), "classes": np.flatnonzero(present).tolist(),
     }
+
+
+def unit_confusions(y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, units: np.ndarray,
+                    n: int = N) -> tuple[np.ndarray, np.ndarray]:
+    """(unit ids, confusion matrices (units, n, n)) of per-sample label arrays (samples first) grouped by ``units``."""
+    units = np.asarray(units)
+    ids = np.unique(units)
+    out = np.zeros((len(ids), n, n), np.int64)
+    for k, u in enumerate(ids):
+        sel = units == u
+        out[k] = confusion(np.asarray(y_true)[sel], np.asarray(y_pred)[sel], np.asarray(mask)[sel], n)
+    return ids, out

@@ -25,6 +25,7 @@ from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
+from rocksoil_nb.prepare.splits import sample_units
 
 STATE = "state.json"
 LOADER_THREADS = 2  # threads preparing the next training batches while the model trains on the current one
@@ -277,7 +278,12 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
         net.fit(train_d, epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,
                 callbacks=_callbacks(out, val_d, probe, include0, hp.early_stopping_patience, state) + list(extra_callbacks or []))
     best = keras.saving.load_model(out / BEST) if (out / BEST).exists() else net
-    test = evaluate(best, test_d, include0) if evaluate_test and len(test_d.samples) else None
+    test = None
+    if evaluate_test and len(test_d.samples):
+        p, y, w, _ = predict_dataset(best, test_d)
+        cm = metrics.confusion(y, p, w > 0)
+        test = {"confusion": cm.tolist(), **metrics.scores(cm, include0), "loss": None}
+        write_test_units(out, test_d, protocol, manifest, y, p, w > 0)
     history = pd.DataFrame(state["history"])
     io.write_csv(out / "history.csv", history)
     val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
@@ -286,6 +292,29 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
     _write_manifest(cfg, out, key, seed, t0, result)
     result.write(out)
     return result
+
+
+UNITS = "test_units.npz"  # per held-out unit (block / date) of the test split: its confusion matrix, for intervals
+
+
+def write_test_units(out: Path, data, protocol: str, manifest: DatasetManifest, y: np.ndarray, p: np.ndarray,
+                     mask: np.ndarray) -> Path:
+    """The test split's confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``), from
+    which intervals resample units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
+    units = sample_units(data.samples, protocol, manifest.spatial.block_px)
+    ids, confs = metrics.unit_confusions(y, p, mask, units)
+    with io.atomic_path(out / UNITS, suffix=".npz") as tmp:
+        np.savez(tmp, units=ids, confusions=confs, protocol=np.array(protocol))
+    return out / UNITS
+
+
+def read_test_units(run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(unit ids, confusion matrices) of a run's test split, None where the run predates them."""
+    p = Path(run_dir) / UNITS
+    if not p.exists():
+        return None
+    with np.load(p) as z:
+        return z["units"], z["confusions"]
 
 
 def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,

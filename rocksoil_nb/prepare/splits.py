@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage
 
 from rocksoil_nb.core import classes
@@ -127,3 +128,18 @@ def make_spatial_split(labels: np.ndarray, size: int, pos: list[tuple[int, int]]
         raise ValueError(f"no block assignment leaves train, val and test patches with a {buffer_px}-px buffer; "
                          "use smaller patches, smaller blocks or a smaller buffer for this area")
     return best
+
+
+def sample_units(samples: pd.DataFrame, protocol: str, block_px: int | None = None) -> np.ndarray:
+    """The held-out unit of each sample (int64): the spatial block of its window under ``spatial`` (windows of the
+    test split lie wholly in one block of ``block_px``), else the date of its label (``t``, or the last frame
+    ``t{T-1}`` of a sequence, or the ``year`` of a whole-year sample)."""
+    if protocol == "spatial":
+        if not block_px:
+            raise ValueError("the spatial protocol's units need the block size (block_px)")
+        return (samples["row"].to_numpy(np.int64) // block_px) * 1_000_000 + samples["col"].to_numpy(np.int64) // block_px
+    if "year" in samples:
+        return samples["year"].to_numpy(np.int64)
+    tcols = sorted((c for c in samples.columns if c.startswith("t") and c[1:].isdigit()), key=lambda c: int(c[1:]))
+    col = "t" if "t" in samples else tcols[-1]
+    return samples[col].to_numpy(np.int64)
