@@ -134,9 +134,15 @@ def main(argv: list[str] | None = None) -> int:
             print("\ntime per run, estimated before training and measured:")
             print(experiments.timing(cfg).to_string())
             mine = results.gather(cfg, all_areas=False)
+            from rocksoil_nb.analyse import intervals
+
             for v in sorted(mine["variant"].unique()):
                 print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
                 print(results.results_table(mine, v).to_string())
+                ci = intervals.versus_majority(cfg, v)
+                if len(ci):
+                    print(intervals.statement(ci, v).replace("**", ""))
+                    print(ci.to_string(index=False))
             tables = results.write_tables(cfg, results.gather(cfg))
             print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
             return 0

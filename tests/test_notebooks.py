@@ -327,6 +327,6 @@ def test_experiments_command_reuses_finished_runs_and_writes_tables(report_run, 
     before = {p: p.stat().st_mtime for p in _layout(work).models_dir.glob("*-*-*/metrics.json")}
     assert cli.main(["experiments", "--aoi", "demo", "--profile", "quick"]) == 0
     out = capsys.readouterr().out
-    assert "majority class" in out and "thesis-style tables" in out
+    assert "majority class" in out and "thesis-style tables" in out and "paired bootstrap of the held-out units" in out
     assert before == {p: p.stat().st_mtime for p in _layout(work).models_dir.glob("*-*-*/metrics.json")}  # resumable: nothing retrained
     assert (_layout(work).tables_dir / "results_thermal_only.csv").exists()

@@ -94,19 +94,19 @@ def verdict(diff: tuple[float, float, float], baseline: str) -> str:
 
 
 def versus_majority(cfg, variant: str) -> pd.DataFrame:
-    """Per deep run of the area, profile and variant that kept its test units (``test_units.npz``): test OA and
+    """Per run of the area, profile and variant that kept its test units (``test_units.npz``; deep models, the
+    per-pixel RF, the whole-series baseline under ``spatial``): test OA and
     macro-F1 with their 95 % intervals, and the paired difference to the majority-class guess on the same units with
     its interval and verdict. Rows of runs trained before units were kept are left out."""
     from rocksoil_nb.analyse.results import MODEL_NAMES, majority_class
     from rocksoil_nb.core.classes import NAMES
-    from rocksoil_nb.learn.runs import RunResult
-    from rocksoil_nb.learn.train import read_test_units
+    from rocksoil_nb.learn.runs import RunResult, read_units
 
     include0 = cfg.classes.include_nodata
     rows = []
     for d in cfg.layout.run_dirs():
         r = RunResult.read(d)
-        kept = read_test_units(d)
+        kept = read_units(d)
         if r.variant != variant or kept is None:
             continue
         units, confs = kept
@@ -125,7 +125,7 @@ def _span(v: tuple[float, float, float]) -> str:
 
 
 def statement(table: pd.DataFrame, variant: str) -> str:
-    """08's sentence for a variant: which deep models are better than the majority guess by their intervals."""
+    """08's sentence for a variant: which models are better than the majority guess by their intervals."""
     if table.empty:
         return f"{variant}: no run kept its test units yet (retrain to get intervals)."
     parts = []

@@ -19,6 +19,7 @@ from rocksoil_nb.core import io
 INPUTS, METRICS = "inputs.json", "metrics.json"
 #: weights of a run: the best epoch, the last epoch, or the per-pixel baseline
 BEST, CKPT, BASELINE_FILE = "best.keras", "checkpoint.keras", "pixel_rf.joblib"
+UNITS = "test_units.npz"  # per held-out unit (block / date) of the test split: its confusion matrix, for intervals
 
 
 class RunOutdated(ValueError):
@@ -129,3 +130,25 @@ class RunResult(_RunRecord):
     def score(self, name: str) -> float | None:
         """A test score (``oa``, ``macro_f1``, ``miou``, ``weighted_f1``), None without a test split."""
         return None if not self.test else self.test.get(name)
+
+
+def save_units(run_dir: Path, units, confusions, protocol: str) -> Path:
+    """Write a run's test confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``)."""
+    import numpy as np
+
+    from rocksoil_nb.core import io
+
+    with io.atomic_path(Path(run_dir) / UNITS, suffix=".npz") as tmp:
+        np.savez(tmp, units=np.asarray(units), confusions=np.asarray(confusions), protocol=np.array(protocol))
+    return Path(run_dir) / UNITS
+
+
+def read_units(run_dir: Path):
+    """(unit ids, confusion matrices) of a run's test split, None where the run predates them."""
+    import numpy as np
+
+    p = Path(run_dir) / UNITS
+    if not p.exists():
+        return None
+    with np.load(p) as z:
+        return z["units"], z["confusions"]

@@ -20,9 +20,9 @@ from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics
 from rocksoil_nb.learn.baseline import all_classes
-from rocksoil_nb.learn.runs import RunResult
+from rocksoil_nb.learn.runs import RunResult, save_units
 from rocksoil_nb.learn.series_features import pixel_features
-from rocksoil_nb.prepare import cube
+from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
 MODEL_FILE = "pixel_series.joblib"
@@ -133,6 +133,12 @@ def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int 
         pred = model.predict(f_test[px_test])
         cm = metrics.confusion(labels[px_test], pred, None)
         test = {"confusion": cm.tolist(), **metrics.scores(cm, cfg.classes.include_nodata), "loss": None}
+        if protocol == "spatial":  # units: the held-out blocks, as for the window models (one pixel = one sample)
+            rr, cc = np.nonzero(px_test)
+            units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
+            ids, confs = metrics.unit_confusions(labels[px_test][:, None], pred[:, None], np.ones((len(pred), 1), bool), units)
+            save_units(out, ids, confs, protocol)
+        # under a date protocol the whole test period is one prediction per pixel: one unit, no interval
     io.write_json(out / "run.json", {"key": key})
     result = RunResult(out.name, variant, "pixel_series", protocol, 0, test, int(px_test.sum()), int(px_train.sum()))
     io.write_json(out / "series.json", {"features": model.names, "train_dates": len(t_train), "test_dates": len(t_test),

@@ -22,7 +22,7 @@ from rocksoil_nb.learn import losses, metrics, models, series_baseline
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
-from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec, read_units, save_units
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 from rocksoil_nb.prepare.splits import sample_units
@@ -294,27 +294,16 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
     return result
 
 
-UNITS = "test_units.npz"  # per held-out unit (block / date) of the test split: its confusion matrix, for intervals
-
-
 def write_test_units(out: Path, data, protocol: str, manifest: DatasetManifest, y: np.ndarray, p: np.ndarray,
                      mask: np.ndarray) -> Path:
-    """The test split's confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``), from
-    which intervals resample units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
+    """The test split's confusion matrices per held-out unit (``test_units.npz``), from which intervals resample
+    units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
     units = sample_units(data.samples, protocol, manifest.spatial.block_px)
     ids, confs = metrics.unit_confusions(y, p, mask, units)
-    with io.atomic_path(out / UNITS, suffix=".npz") as tmp:
-        np.savez(tmp, units=ids, confusions=confs, protocol=np.array(protocol))
-    return out / UNITS
+    return save_units(out, ids, confs, protocol)
 
 
-def read_test_units(run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(unit ids, confusion matrices) of a run's test split, None where the run predates them."""
-    p = Path(run_dir) / UNITS
-    if not p.exists():
-        return None
-    with np.load(p) as z:
-        return z["units"], z["confusions"]
+read_test_units = read_units
 
 
 def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
@@ -384,7 +373,12 @@ def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: 
     rf = PixelRF(seed=seed).fit(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws))
     with io.atomic_path(out / BASELINE_FILE) as tmp:
         joblib.dump(rf, tmp)
-    test = evaluate(rf, test_d, include0) if len(test_d.samples) else None
+    test = None
+    if len(test_d.samples):
+        p, y, w, _ = predict_dataset(rf, test_d)
+        cm = metrics.confusion(y, p, w > 0)
+        test = {"confusion": cm.tolist(), **metrics.scores(cm, include0), "loss": None}
+        write_test_units(out, test_d, key["protocol"], test_d.manifest, y, p, w > 0)
     io.write_json(out / "run.json", {"key": key})
     result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples))
     _write_manifest(cfg, out, key, seed, t0, result)
