@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             for v in sorted(mine["variant"].unique()):
                 print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
                 print(results.results_table(mine, v).to_string())
-                ci = intervals.versus_majority(cfg, v)
+                ci = intervals.versus_baselines(cfg, v)
                 if len(ci):
                     print(intervals.statement(ci, v).replace("**", ""))
                     print(ci.to_string(index=False))

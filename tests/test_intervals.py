@@ -73,3 +73,37 @@ def test_a_trained_run_keeps_its_test_confusions_per_unit(trained_demo, tmp_path
             assert len(units) > 1 and lo <= point <= hi  # several test dates
         else:  # the 96 px demo holds out one 32 px block: one unit, so no interval is claimed
             assert len(units) == 1 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_each_model_against_the_best_baseline_row(tmp_path, monkeypatch):
+    """A model clearly above the whole-series baseline is 'better than' it; one equal to it is 'not distinguishable';
+    the baseline rows are marked as such; the majority guess is derived on the same units."""
+    import types
+
+    from rocksoil_nb.analyse import results
+    from rocksoil_nb.learn.runs import RunResult, save_units
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(1, 5, size=(12, 400))
+    units = np.arange(12)
+
+    def run(name, model, right):
+        d = tmp_path / name
+        d.mkdir()
+        pred = np.where(rng.random(y.shape) < right, y, 6)
+        ids, confs = intervals.unit_confusions(y, pred, np.ones_like(y, bool), units)
+        RunResult(name, "thermal_only", model, "spatial", 1, {"confusion": confs.sum(0).tolist()}, 12, 12).write(d)
+        save_units(d, ids, confs, "spatial")
+        return d
+
+    dirs = [run("a", "pixel_series", 0.6), run("b", "cnn", 0.9), run("c", "convlstm", 0.6)]
+    cfg = types.SimpleNamespace(classes=types.SimpleNamespace(include_nodata=False),
+                                layout=types.SimpleNamespace(run_dirs=lambda: dirs))
+    monkeypatch.setattr(results, "majority_class", lambda cfg, v, p, kind="cnn": 1)
+    t = intervals.versus_baselines(cfg, "thermal_only").set_index("model")
+    assert (t["best baseline"] == "per-pixel series").all()
+    assert t.loc["per-pixel series", "verdict (macro-F1)"] == "a baseline"
+    assert t.loc["CNN", "verdict (macro-F1)"] == "better than per-pixel series"
+    assert t.loc["ConvLSTM", "verdict (macro-F1)"].startswith(("not distinguishable", "worse", "better"))
+    said = intervals.statement(t.reset_index(), "thermal_only")
+    assert "against its best baseline, per-pixel series: CNN better than" in said
