@@ -61,11 +61,12 @@ def test_a_trained_run_keeps_its_test_confusions_per_unit(trained_demo, tmp_path
     import json
 
     from rocksoil_nb.learn import train
+    from rocksoil_nb.learn.runs import read_units
 
     for model, protocol in (("cnn", "spatial"), ("cnn", "thesis"), ("pixel_rf", "spatial"), ("pixel_series", "spatial")):
         out = tmp_path / f"thermal_only-{model}-{protocol}"
         train.train(trained_demo, "thermal_only", model, protocol, epochs=1, max_samples=16, out_dir=out, verbose=0)
-        units, confs = train.read_test_units(out)
+        units, confs = read_units(out)
         total = np.array(json.loads((out / "metrics.json").read_text())["test"]["confusion"])
         assert (confs.sum(0) == total).all()  # the units partition the test pixels
         point, lo, hi = intervals.bootstrap(confs)["oa"]

@@ -22,7 +22,7 @@ from rocksoil_nb.learn import losses, metrics, models, series_baseline
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
-from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec, read_units, save_units
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec, save_units
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 from rocksoil_nb.prepare.splits import sample_units
@@ -280,10 +280,7 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
     best = keras.saving.load_model(out / BEST) if (out / BEST).exists() else net
     test = None
     if evaluate_test and len(test_d.samples):
-        p, y, w, _ = predict_dataset(best, test_d)
-        cm = metrics.confusion(y, p, w > 0)
-        test = {"confusion": cm.tolist(), **metrics.scores(cm, include0), "loss": None}
-        write_test_units(out, test_d, protocol, manifest, y, p, w > 0)
+        test = score_test(best, test_d, protocol, include0, out)
     history = pd.DataFrame(state["history"])
     io.write_csv(out / "history.csv", history)
     val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
@@ -294,16 +291,14 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
     return result
 
 
-def write_test_units(out: Path, data, protocol: str, manifest: DatasetManifest, y: np.ndarray, p: np.ndarray,
-                     mask: np.ndarray) -> Path:
-    """The test split's confusion matrices per held-out unit (``test_units.npz``), from which intervals resample
-    units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
-    units = sample_units(data.samples, protocol, manifest.spatial.block_px)
-    ids, confs = metrics.unit_confusions(y, p, mask, units)
-    return save_units(out, ids, confs, protocol)
-
-
-read_test_units = read_units
+def score_test(model, data, protocol: str, include_nodata: bool, out: Path) -> dict:
+    """:func:`evaluate` of a run's model on its test split, also keeping the split's confusion matrices per held-out
+    unit (``test_units.npz``), from which intervals resample units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
+    p, y, w, _ = predict_dataset(model, data)
+    cm = metrics.confusion(y, p, w > 0)
+    units = sample_units(data.samples, protocol, data.manifest.spatial.block_px)
+    save_units(out, *metrics.unit_confusions(y, p, w > 0, units), protocol)
+    return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
 
 
 def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
@@ -375,10 +370,7 @@ def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: 
         joblib.dump(rf, tmp)
     test = None
     if len(test_d.samples):
-        p, y, w, _ = predict_dataset(rf, test_d)
-        cm = metrics.confusion(y, p, w > 0)
-        test = {"confusion": cm.tolist(), **metrics.scores(cm, include0), "loss": None}
-        write_test_units(out, test_d, key["protocol"], test_d.manifest, y, p, w > 0)
+        test = score_test(rf, test_d, key["protocol"], include0, out)
     io.write_json(out / "run.json", {"key": key})
     result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples))
     _write_manifest(cfg, out, key, seed, t0, result)
