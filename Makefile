@@ -28,7 +28,7 @@ help:
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
 	@echo "make bench-budget [AOI=demo] [PROFILE=quick]       the whole report from nothing: wall and CPU time per notebook against the budget"
-	@echo "make results-readme [AOI=demo] [PROFILE=quick]     the README's results table of a report, from its CSVs"
+	@echo "make results-readme [AOI=demo] [PROFILE=quick] [VARIANT=…] [SEEDS=\"0 1 2\"]  the README's results table (or seed spread) from the runs' files"
 	@echo "make bench-reconstruct                               full-scene mapping overhead and predict peak memory"
 
 # Virtual environment with the pinned dependencies and a registered Jupyter kernel ("rocksoil").
@@ -100,7 +100,7 @@ bench-budget: $(STAMP)
 
 # The README's results tables, from the report folders' CSVs (after make report).
 results-readme: $(STAMP)
-	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick)
+	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick) $(if $(VARIANT),--variant $(VARIANT),) $(if $(SEEDS),--seeds $(SEEDS),)
 
 bench-reconstruct: $(STAMP)
 	$(PY) bench/reconstruct.py

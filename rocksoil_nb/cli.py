@@ -6,6 +6,7 @@ do not load TensorFlow."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--workers", type=int, default=0, help="train runs in parallel on a local Dask cluster of N worker processes")
     ex.add_argument("--scheduler", default=None, help="a running Dask scheduler (tcp://host:8786) whose workers share this project folder")
     ex.add_argument("--plan-only", action="store_true", help="print the plan and its estimated duration, train nothing")
+    ex.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="training seeds of every run, in place of the profile's `seeds` (e.g. --seeds 0 1 2: the spread "
+                         "over seeds); the report's tables are then left as the profile writes them")
+    ex.add_argument("--variants", nargs="+", default=None,
+                    help="only these variants (in place of the profile's; tables left as with --seeds)")
+    ex.add_argument("--models", nargs="+", default=None, help="only these models (in place of the profile's; tables left as with --seeds)")
+    ex.add_argument("--protocols", nargs="+", default=None, choices=["thesis", "spatial"],
+                    help="only these protocols (in place of the profile's; tables left as with --seeds)")
     pr = sub.add_parser("predict", help="map a folder of new ECOSTRESS scenes (+ optional Sentinel-1) with a trained run")
     pr.add_argument("--model", required=True, help="a trained run folder, e.g. models/demo/thermal_only-convlstm-spatial")
     pr.add_argument("--scenes", required=True, help="folder of ECOSTRESS L2T GeoTIFFs (AppEEARS names), or one holding ecostress/ "
@@ -125,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             from rocksoil_nb.learn import experiments
 
             cfg = config.load(a.aoi, a.profile)
+            asked = {"seeds": a.seeds, "variants": a.variants, "models": a.models, "protocols": a.protocols}
+            narrowed = {k: v for k, v in asked.items() if v}
+            cfg.profile = dataclasses.replace(cfg.profile, **narrowed)
             todo = experiments.estimate(cfg, use_tuned=a.tuned)
             print(todo.drop(columns=["folder"]).to_string())
             print(experiments.describe(todo))
@@ -138,11 +150,13 @@ def main(argv: list[str] | None = None) -> int:
 
             for v in sorted(mine["variant"].unique()):
                 print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
-                print(results.results_table(mine, v).to_string())
+                print(results.display(results.results_table(mine, v)).to_string())
                 ci = intervals.versus_baselines(cfg, v)
                 if len(ci):
                     print(intervals.statement(ci, v).replace("**", ""))
                     print(ci.to_string(index=False))
+            if narrowed:  # a part of the matrix, or other seeds: the report's tables stay the profile's
+                return 0
             tables = results.write_tables(cfg, results.gather(cfg))
             print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
             return 0

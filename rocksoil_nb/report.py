@@ -43,7 +43,8 @@ def _cpu_s() -> float:
 
 
 def record_timing(out_dir: Path, notebook: str, wall_s: float, cpu_s: float) -> Path:
-    """Add (or replace) one notebook's row of ``timing.csv`` in ``out_dir``."""
+    """Add (or replace) one notebook's row of ``timing.csv`` in ``out_dir`` (wall and CPU seconds, when it finished, and
+    the machine's 1-minute load average then: a wall time measured on a shared machine says so)."""
     import datetime as dt
 
     import pandas as pd
@@ -53,7 +54,8 @@ def record_timing(out_dir: Path, notebook: str, wall_s: float, cpu_s: float) -> 
     p = out_dir / TIMING  # = cfg.layout.timing_file
     old = pd.read_csv(p) if p.exists() else pd.DataFrame(columns=["notebook", "wall_s", "cpu_s", "finished_utc"])
     row = pd.DataFrame([{"notebook": notebook, "wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1),
-                         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}])
+                         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                         "load_1min": round(os.getloadavg()[0], 2)}])  # runnable processes: > cores = a shared machine
     table = pd.concat([old[old["notebook"] != notebook], row]).sort_values("notebook")
     return write_csv(p, table)
 

@@ -87,3 +87,16 @@ def test_a_key_given_twice_is_an_error_naming_it_and_both_lines(tmp_path, root):
     (tmp_path / "parameters" / "demo.yaml").write_text(dup)
     with pytest.raises(config.ParameterError, match=rf"duplicate key 'shape': given on line {i + 1} and again on line {i + 2}"):
         config.load("demo", "quick", root=tmp_path)
+
+
+@pytest.mark.parametrize("seeds, ok", [([0], True), ([0, 1, 2], True), ([], False), ([1, 1], False), ([-1], False)])
+def test_profile_seeds_are_distinct_and_not_negative(tmp_path, root, seeds, ok):
+    r = _write_area(tmp_path, root, lambda d: None)
+    prof = yaml.safe_load((r / "parameters" / "profiles.yaml").read_text())
+    prof["quick"]["seeds"] = seeds
+    (r / "parameters" / "profiles.yaml").write_text(yaml.safe_dump(prof))
+    if ok:
+        assert config.load("demo", "quick", root=r).profile.seeds == seeds
+    else:
+        with pytest.raises(config.ParameterError, match="seeds"):
+            config.load("demo", "quick", root=r)

@@ -28,6 +28,32 @@ def test_plan_and_estimate(trained_demo):
         experiments.timing(_matrix(trained_demo, "nothing-yet"))
 
 
+def test_several_seeds_train_their_own_runs(trained_demo):
+    """seeds [0, 1]: each run twice, seed 1 in its own folder; the seed-0 run is reused when seed 1 is added, the seed-1
+    run is a different training (another sample draw and initialisation) and the table row is their mean."""
+    from rocksoil_nb.analyse import results
+    from rocksoil_nb.learn import experiments
+    from rocksoil_nb.learn.runs import RunResult
+
+    cfg = _matrix(trained_demo, "seeds")
+    cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile, models=["pixel_rf"]))
+    first = experiments.run(cfg)
+    two = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile, seeds=[0, 1]))
+    todo = experiments.plan(two)
+    assert list(todo["seed"]) == [0, 1] and list(todo["finished"]) == [True, False]
+    assert todo["folder"].iloc[1].endswith("seeds/seed1/thermal_only-pixel_rf-spatial")
+    runs = experiments.run(two, todo=todo)
+    assert runs[0].test == first[0].test and [r.seed for r in runs] == [0, 1]
+    assert RunResult.read(two.layout.run_dir("thermal_only", "pixel_rf", "spatial", 1)).seed == 1
+    assert runs[1].test["confusion"] != runs[0].test["confusion"]
+    row = results.gather(two, all_areas=False).set_index("model").loc["pixel_rf"]
+    assert row["seeds"] == 2 and row["oa"] == pytest.approx((runs[0].test["oa"] + runs[1].test["oa"]) / 2)
+    assert row["oa_sd"] > 0
+    only_1 = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile, seeds=[1]))
+    experiments.estimate(only_1, progress=False)  # a part of the matrix: the other runs' records stay in plan.csv
+    assert sorted(experiments.timing(only_1)["seed"].dropna().astype(int)) == [0, 1]
+
+
 @pytest.mark.extra
 def test_dask_local_cluster_gives_the_serial_metrics(trained_demo):
     from rocksoil_nb.learn import experiments

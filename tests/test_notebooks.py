@@ -179,15 +179,24 @@ def test_demo_report_keeps_its_cpu_budget(report_run):
 
 def test_the_readme_demo_table_is_what_a_fresh_report_writes(report_run, root):
     """The README's demo table (rendered by ``make results-readme``) against the table this test session's demo report
-    wrote. Tolerance 0: on one machine the numbers are the same in every run (seeds fixed; checked here). A change
-    that moves them must regenerate the README (make report && make results-readme)."""
+    wrote. Tolerance of each cell: twice that row's standard deviation over three training seeds, as the README's
+    generated seeds table measured it on the demo (``make results-readme SEEDS="0 1 2"``) — how much a row moves on
+    another machine, where float sums differ and training takes another path — and at least 0.002 (rounding); rows
+    that do not depend on the seed (the majority guess) must agree to that. On the machine the README was generated
+    on, the numbers are identical. A change that moves them must regenerate the README (make report && make
+    results-readme)."""
     from rocksoil_nb.analyse import readme_tables
 
     work, _ = report_run
+    text = (root / "README.md").read_text()
     fresh = readme_tables.numbers(readme_tables.markdown(readme_tables.read_table(work / "reports" / "demo" / "quick", "thermal_only")))
-    readme = readme_tables.numbers(readme_tables.between((root / "README.md").read_text(), "demo", "quick", "thermal_only"))
+    readme = readme_tables.numbers(readme_tables.between(text, "demo", "quick", "thermal_only"))
+    spread = readme_tables.seed_tolerances(text, "demo", "quick", "thermal_only")
     assert readme, "README.md has no generated demo table between its markers"
-    assert fresh == readme, "the README's demo table is not what a fresh report writes: run make report && make results-readme"
+    assert spread and max(spread.values()) > 0, "README.md has no measured seed spread for the demo"
+    assert fresh.keys() == readme.keys(), "the README's demo table has other rows or columns than a fresh report's"
+    off = {k: (readme[k], fresh[k]) for k in fresh if abs(fresh[k] - readme[k]) > max(2 * spread.get(k, 0.0), 0.002)}
+    assert not off, f"the README's demo table is not what a fresh report writes: {off}; run make report && make results-readme"
 
 
 def test_08_states_intervals_against_the_majority_guess(report_run):

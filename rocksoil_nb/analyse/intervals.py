@@ -12,10 +12,19 @@ structure"): each resample sums the confusion matrices of the drawn units and sc
 A **paired** difference between two models resamples the same units for both (their confusion matrices per unit over
 the same test units), so what the units share cancels; its interval says whether one model is better
 (:func:`verdict`). Units: blocks under ``spatial``, dates under ``thesis`` and ``thesis_files``
-(:func:`sample_units`).
+(:func:`sample_units`); the whole-series baseline predicts a whole test period at once, so its units are the blocks of
+the area under every protocol (its rows under a date protocol have an interval but are not paired with date rows).
+
+Training seeds (the profile's ``seeds``): a value is the mean over the seeds' runs, each resample draws the same units
+for every seed and takes the mean again (:func:`bootstrap`), and :func:`seed_spread` / :func:`seed_table` give the
+standard deviation and range over seeds beside the interval. :func:`summary` is what the results tables show
+(:mod:`rocksoil_nb.analyse.results`), :func:`versus_baselines` and :func:`statements` what 08 says.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 import pandas as pd
@@ -37,40 +46,76 @@ def _draws(n_units: int, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n_units, size=(n, n_units))
 
 
-def _scores(conf: np.ndarray, include_nodata: bool) -> dict[str, float]:
-    s = metrics.scores(conf, include_nodata)
-    return {k: s[k] for k in STATS}
+def batch_scores(cms: np.ndarray, include_nodata: bool = False) -> np.ndarray:
+    """OA, macro-F1 and mIoU (columns, in ``STATS`` order) of a stack of confusion matrices (..., C, C): the rules of
+    :func:`rocksoil_nb.learn.metrics.scores` (classes present in the reference, class 0 dropped unless scored), at once."""
+    cm = np.asarray(cms, np.float64).copy()
+    if not include_nodata:
+        cm[..., 0, :] = 0
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    support, predicted = cm.sum(-1), cm.sum(-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        iou = np.where(support + predicted - tp > 0, tp / (support + predicted - tp), 0.0)
+        present = support > 0
+        n_present = present.sum(-1)
+        total = support.sum(-1)
+        oa = np.where(total > 0, tp.sum(-1) / total, 0.0)
+        mf1 = np.where(n_present > 0, (f1 * present).sum(-1) / n_present, 0.0)
+        miou = np.where(n_present > 0, (iou * present).sum(-1) / n_present, 0.0)
+    return np.stack([oa, mf1, miou], -1)
+
+
+def _seeded(confs) -> np.ndarray:
+    """Per-unit confusions as (seeds, units, C, C): one run (units, C, C) is one seed."""
+    c = np.asarray(confs, np.int64)
+    return c[None] if c.ndim == 3 else c
+
+
+def _percentiles(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.percentile(samples, [50 * (1 - level), 100 - 50 * (1 - level)], axis=0)
 
 
 def bootstrap(confs: np.ndarray, include_nodata: bool = False, n: int = N_RESAMPLES, seed: int = 0,
               level: float = LEVEL) -> dict[str, tuple[float, float, float]]:
-    """{stat: (value on all units, lower, upper)} for OA, macro-F1 and mIoU, resampling the units of ``confs``."""
-    confs = np.asarray(confs, np.int64)
-    point = _scores(confs.sum(0), include_nodata)
-    if len(confs) < 2:  # one unit: nothing to resample, no interval can be claimed
-        return {k: (point[k], np.nan, np.nan) for k in STATS}
-    draws = _draws(len(confs), n, seed)
-    samples = np.array([list(_scores(confs[d].sum(0), include_nodata).values()) for d in draws])
-    lo, hi = np.percentile(samples, [50 * (1 - level), 100 - 50 * (1 - level)], axis=0)
-    return {k: (point[k], float(lo[i]), float(hi[i])) for i, k in enumerate(STATS)}
+    """{stat: (value on all units, lower, upper)} for OA, macro-F1 and mIoU, resampling the units of ``confs``.
+
+    ``confs``: the per-unit confusion matrices of one run (units, C, C), or of one run per training seed on the same
+    units (seeds, units, C, C): the value is then the mean over seeds of each seed's score, and each resample draws
+    the same units for every seed and takes that mean again (an interval of the seed-averaged score)."""
+    c = _seeded(confs)
+    point = batch_scores(c.sum(1), include_nodata).mean(0)
+    if c.shape[1] < 2:  # one unit: nothing to resample, no interval can be claimed
+        return {k: (float(point[i]), np.nan, np.nan) for i, k in enumerate(STATS)}
+    draws = _draws(c.shape[1], n, seed)
+    samples = np.stack([batch_scores(c[:, d].sum(1), include_nodata).mean(0) for d in draws])
+    lo, hi = _percentiles(samples, level)
+    return {k: (float(point[i]), float(lo[i]), float(hi[i])) for i, k in enumerate(STATS)}
 
 
 def paired(confs_a: np.ndarray, confs_b: np.ndarray, include_nodata: bool = False, n: int = N_RESAMPLES, seed: int = 0,
            level: float = LEVEL) -> dict[str, tuple[float, float, float]]:
-    """{stat: (a - b on all units, lower, upper)}: the same units resampled for both models (unit order must match)."""
-    a, b = np.asarray(confs_a, np.int64), np.asarray(confs_b, np.int64)
-    if a.shape != b.shape:
-        raise ValueError(f"paired intervals need the same test units for both models ({a.shape[0]} and {b.shape[0]} units)")
-    pa, pb = _scores(a.sum(0), include_nodata), _scores(b.sum(0), include_nodata)
-    point = {k: pa[k] - pb[k] for k in STATS}
-    if len(a) < 2:
-        return {k: (point[k], np.nan, np.nan) for k in STATS}
-    diffs = []
-    for d in _draws(len(a), n, seed):
-        sa, sb = _scores(a[d].sum(0), include_nodata), _scores(b[d].sum(0), include_nodata)
-        diffs.append([sa[k] - sb[k] for k in STATS])
-    lo, hi = np.percentile(np.array(diffs), [50 * (1 - level), 100 - 50 * (1 - level)], axis=0)
-    return {k: (point[k], float(lo[i]), float(hi[i])) for i, k in enumerate(STATS)}
+    """{stat: (a - b on all units, lower, upper)}: the same units resampled for both models (unit order must match;
+    either may hold one run per seed, as in :func:`bootstrap`)."""
+    a, b = _seeded(confs_a), _seeded(confs_b)
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"paired intervals need the same test units for both models ({a.shape[1]} and {b.shape[1]} units)")
+    point = batch_scores(a.sum(1), include_nodata).mean(0) - batch_scores(b.sum(1), include_nodata).mean(0)
+    if a.shape[1] < 2:
+        return {k: (float(point[i]), np.nan, np.nan) for i, k in enumerate(STATS)}
+    diffs = np.stack([batch_scores(a[:, d].sum(1), include_nodata).mean(0) - batch_scores(b[:, d].sum(1), include_nodata).mean(0)
+                      for d in _draws(a.shape[1], n, seed)])
+    lo, hi = _percentiles(diffs, level)
+    return {k: (float(point[i]), float(lo[i]), float(hi[i])) for i, k in enumerate(STATS)}
+
+
+def seed_spread(confs, include_nodata: bool = False) -> dict[str, float]:
+    """{stat: standard deviation over training seeds} of the scores on all units (0 with one seed)."""
+    c = _seeded(confs)
+    s = batch_scores(c.sum(1), include_nodata)
+    return {k: float(s[:, i].std(ddof=1)) if len(s) > 1 else 0.0 for i, k in enumerate(STATS)}
 
 
 def majority_confusions(confs: np.ndarray, cls: int) -> np.ndarray:
@@ -94,51 +139,152 @@ def verdict(diff: tuple[float, float, float], baseline: str) -> str:
     return f"not distinguishable from {baseline}"
 
 
-def versus_baselines(cfg, variant: str) -> pd.DataFrame:
-    """Per run of the area, profile and variant that kept its test units (``test_units.npz``; deep models, the
-    per-pixel RF, the whole-series baseline under ``spatial``): test OA and macro-F1 with their 95 % intervals, and
-    the paired difference in macro-F1 to the **best baseline row** of its protocol (the majority-class guess, the
-    per-pixel RF, the whole-series baseline: the one with the highest macro-F1) on the units both hold, with its
-    interval and verdict. Rows of runs trained before units were kept are left out."""
-    from rocksoil_nb.analyse.results import MODEL_NAMES, majority_class
-    from rocksoil_nb.core.classes import NAMES
-    from rocksoil_nb.learn.runs import RunResult, read_units
+@dataclass
+class HeldOut:
+    """The test confusions of one (variant, protocol, model) per held-out unit, one run per training seed."""
 
-    include0 = cfg.classes.include_nodata
-    runs: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-    for d in cfg.layout.run_dirs():
+    units: np.ndarray  # unit ids, sorted
+    confs: np.ndarray  # (seeds, units, C, C)
+    kind: str  # block | date
+    seeds: list[int]
+
+
+def held_out(cfg, variant: str | None = None) -> dict[tuple[str, str, str], HeldOut]:
+    """{(variant, protocol, model): :class:`HeldOut`} of the runs of the profile's training seeds that kept their test
+    units (``test_units.npz``); several seeds of a model are aligned on the units all of them hold."""
+    from rocksoil_nb.learn.runs import RunResult, read_units, unit_kind
+
+    groups: dict[tuple[str, str, str], list] = {}
+    for d in cfg.layout.run_dirs(cfg.profile.seeds):
         r = RunResult.read(d)
         kept = read_units(d)
-        if r.variant == variant and kept is not None:
-            runs.setdefault(r.protocol, {})[r.model] = kept
+        if kept is not None and (variant is None or r.variant == variant):
+            groups.setdefault((r.variant, r.protocol, r.model), []).append((kept, unit_kind(d), r.seed))
+    out = {}
+    for key, runs in groups.items():
+        common = reduce(np.intersect1d, [u for (u, _), _, _ in runs])
+        confs = np.stack([c[np.searchsorted(u, common)] for (u, c), _, _ in runs])
+        out[key] = HeldOut(common, confs, runs[0][1], [s for _, _, s in runs])
+    return out
+
+
+def _reference(groups: dict, variant: str, protocol: str) -> HeldOut | None:
+    """The run whose units carry the majority guess of (variant, protocol): the one holding the most units of the
+    protocol's own kind (a deep model's, usually)."""
+    from rocksoil_nb.learn.runs import protocol_unit
+
+    cands = [h for (v, p, _), h in groups.items() if v == variant and p == protocol and h.kind == protocol_unit(protocol)]
+    return max(cands, key=lambda h: len(h.units)) if cands else None
+
+
+def summary(cfg) -> pd.DataFrame:
+    """Per (variant, protocol, model) of the area and profile, the majority guess included: the value (mean over the
+    training seeds), its 95 % bootstrap interval over the held-out units, the spread over seeds (standard deviation)
+    of OA, macro-F1 and mIoU, the number of seeds, of units and their kind. Runs without kept units are absent."""
+    from rocksoil_nb.analyse.results import majority_class
+
+    include0 = cfg.classes.include_nodata
+    groups = held_out(cfg)
+    for v, p in sorted({(v, p) for v, p, _ in groups}):
+        ref = _reference(groups, v, p)
+        if ref is None:
+            continue
+        try:
+            k = majority_class(cfg, v, p)
+        except (FileNotFoundError, KeyError):
+            continue
+        groups[(v, p, "majority")] = HeldOut(ref.units, majority_confusions(ref.confs[0], k)[None], ref.kind, [])
     rows = []
-    for protocol, models in runs.items():
-        k = majority_class(cfg, variant, protocol)
-        ref_units, ref_confs = next(iter(models.values()))
-        base = {f"the majority class ({NAMES[k]})": (ref_units, majority_confusions(ref_confs, k))}
-        base.update({MODEL_NAMES[m]: models[m] for m in BASELINES if m in models})
-        best_name, (best_units, best_confs) = max(base.items(), key=lambda kv: _scores(kv[1][1].sum(0), include0)["macro_f1"])
-        for m, (units, confs) in models.items():
-            b = bootstrap(confs, include0)
-            row = {"protocol": protocol, "model": MODEL_NAMES.get(m, m), "test units": len(units),
-                   "OA": b["oa"][0], "OA 95 %": _span(b["oa"]), "F1": b["macro_f1"][0], "F1 95 %": _span(b["macro_f1"]),
-                   "best baseline": best_name}
-            if m in BASELINES:
-                row.update({"F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": "a baseline"})
+    for (v, p, m), h in sorted(groups.items()):
+        b, sd = bootstrap(h.confs, include0), seed_spread(h.confs, include0)
+        row = {"variant": v, "protocol": p, "model": m, "seeds": len(h.seeds), "units": len(h.units), "unit": h.kind}
+        for stat, name in zip(STATS, ("oa", "f1", "miou")):
+            row.update({name: b[stat][0], f"{name}_lo": b[stat][1], f"{name}_hi": b[stat][2], f"{name}_sd": sd[stat]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def versus_baselines(cfg, variant: str) -> pd.DataFrame:
+    """Per model of the area, profile and variant whose runs kept their test units (``test_units.npz``): test OA and
+    macro-F1 (mean over the profile's seeds) with their 95 % intervals, and the paired difference in macro-F1 to the
+    **best baseline row** of its protocol (the majority-class guess, the per-pixel RF, the whole-series baseline: the
+    one with the highest macro-F1) on the units both hold, with its interval and verdict. Runs trained before units
+    were kept are left out; a row whose units are of another kind than the protocol's (the whole-series baseline
+    under a date protocol: blocks) has its interval but is not paired."""
+    from rocksoil_nb.analyse.results import MODEL_NAMES, majority_class
+    from rocksoil_nb.core.classes import NAMES
+
+    include0 = cfg.classes.include_nodata
+    groups = held_out(cfg, variant)
+    rows = []
+    for protocol in dict.fromkeys(p for _, p, _ in groups):
+        ref = _reference(groups, variant, protocol)
+        models = {m: h for (_, p, m), h in groups.items() if p == protocol}
+        base: dict[str, HeldOut] = {}
+        if ref is not None:
+            k = majority_class(cfg, variant, protocol)
+            base[f"the majority class ({NAMES[k]})"] = HeldOut(ref.units, majority_confusions(ref.confs[0], k)[None], ref.kind, [])
+        base.update({MODEL_NAMES[m]: models[m] for m in BASELINES if m in models and ref is not None and models[m].kind == ref.kind})
+        best = max(base.items(), key=lambda kv: batch_scores(kv[1].confs.sum(1), include0).mean(0)[1]) if base else None
+        for m, h in models.items():
+            b = bootstrap(h.confs, include0)
+            row = {"protocol": protocol, "model": MODEL_NAMES.get(m, m), "seeds": len(h.seeds), "test units": len(h.units),
+                   "unit": h.kind, "OA": b["oa"][0], "OA 95 %": _span(b["oa"]), "F1": b["macro_f1"][0],
+                   "F1 95 %": _span(b["macro_f1"]), "best baseline": best[0] if best else "",
+                   "best baseline F1": float(batch_scores(best[1].confs.sum(1), include0).mean(0)[1]) if best else np.nan}
+            if m in BASELINES or best is None or h.kind != best[1].kind:
+                why = "a baseline" if m in BASELINES else f"not paired ({h.kind} units)"
+                row.update({"F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": why})
             else:
-                a, bb = _common(units, confs, best_units, best_confs)
+                a, bb = _common(h, best[1])
                 diff = paired(a, bb, include0)
                 row.update({"F1 − baseline": diff["macro_f1"][0], "F1 − baseline 95 %": _span(diff["macro_f1"]),
-                            "verdict (macro-F1)": verdict(diff["macro_f1"], best_name)})
+                            "verdict (macro-F1)": verdict(diff["macro_f1"], best[0])})
             rows.append(row)
     return pd.DataFrame(rows).round(3)
 
 
-def _common(units_a, confs_a, units_b, confs_b) -> tuple[np.ndarray, np.ndarray]:
-    """The two models' confusion matrices on the units both hold, in one order (a paired comparison)."""
-    both = np.intersect1d(units_a, units_b)
-    ia, ib = np.searchsorted(units_a, both), np.searchsorted(units_b, both)
-    return np.asarray(confs_a)[ia], np.asarray(confs_b)[ib]
+def _common(a: HeldOut, b: HeldOut) -> tuple[np.ndarray, np.ndarray]:
+    """The two models' confusion matrices (seeds, units, C, C) on the units both hold, in one order (a paired comparison)."""
+    both = np.intersect1d(a.units, b.units)
+    return a.confs[:, np.searchsorted(a.units, both)], b.confs[:, np.searchsorted(b.units, both)]
+
+
+def seed_table(cfg, variant: str) -> pd.DataFrame:
+    """How much a row moves with the training seed: per (protocol, model) of the variant, over the runs of the profile's
+    ``seeds``: their number, and OA and macro-F1 as mean, standard deviation, lowest and highest (from each run's
+    ``metrics.json``)."""
+    from rocksoil_nb.analyse.results import MODEL_NAMES
+    from rocksoil_nb.learn.runs import RunResult
+
+    rows = [(r.protocol, r.model, r.seed, r.score("oa"), r.score("macro_f1"))
+            for r in (RunResult.read(d) for d in cfg.layout.run_dirs(cfg.profile.seeds)) if r.variant == variant and r.test]
+    df = pd.DataFrame(rows, columns=["protocol", "model", "seed", "oa", "f1"])
+    if df.empty:
+        return df
+    g = df.groupby(["protocol", "model"], sort=True)
+    out = pd.DataFrame({"seeds": g["seed"].count()})
+    for k, title in (("oa", "OA"), ("f1", "F1")):
+        out[f"{title} mean"], out[f"{title} sd"] = g[k].mean(), g[k].std(ddof=1)
+        out[f"{title} min"], out[f"{title} max"] = g[k].min(), g[k].max()
+    out = out.reset_index()
+    out["model"] = out["model"].map(lambda m: MODEL_NAMES.get(m, m))
+    return out.round(3)
+
+
+def statements(cfg) -> str:
+    """08's sentences, one per variant of the area and profile with kept test units (:func:`statement`), as Markdown."""
+    from rocksoil_nb.learn.runs import RunResult
+
+    variants = sorted({RunResult.read(d).variant for d in cfg.layout.run_dirs(cfg.profile.seeds)})
+    return "\n\n".join(statement(versus_baselines(cfg, v), v) for v in variants) or "No finished run yet."
+
+
+def _short(verdict_text: str, baseline: str) -> str:
+    """A verdict without the baseline's name (the sentence names it once)."""
+    if verdict_text.startswith("no interval"):
+        return "has no interval (one test unit)"
+    return verdict_text.removesuffix(" " + baseline).removesuffix(" from").removesuffix(" than")
 
 
 def _span(v: tuple[float, float, float]) -> str:
@@ -151,12 +297,18 @@ def statement(table: pd.DataFrame, variant: str) -> str:
         return f"{variant}: no run kept its test units yet (retrain to get intervals)."
     parts = []
     for proto, g in table.groupby("protocol", sort=False):
-        models = g[g["verdict (macro-F1)"] != "a baseline"]
+        models = g[~g["verdict (macro-F1)"].isin(["a baseline"]) & ~g["verdict (macro-F1)"].str.startswith("not paired")]
         if models.empty:
             continue
-        said = "; ".join(f"{m} {v.split(' ' + b)[0]}" for m, v, b in zip(models["model"], models["verdict (macro-F1)"],
-                                                                           models["best baseline"]))
-        parts.append(f"under the {proto} protocol ({int(g['test units'].max())} test units), against its best baseline, "
-                     f"{models['best baseline'].iloc[0]}: {said}")
+        said = "; ".join(f"{m} {_short(v, b)}" for m, v, b in zip(models["model"], models["verdict (macro-F1)"], models["best baseline"]))
+        n = int(models["test units"].max())
+        text = (f"under the {proto} protocol ({n} test unit{'s' if n != 1 else ''}), against its best baseline, "
+                f"{models['best baseline'].iloc[0]}: {said}")
+        best_f1 = float(models["best baseline F1"].iloc[0])
+        other = g[(g["verdict (macro-F1)"] == "a baseline") & (g["unit"] != models["unit"].iloc[0]) & (g["F1"] > best_f1)]
+        for _, r in other.iterrows():  # a stronger baseline that cannot be paired (other units): said, not hidden
+            text += (f" (the {r['model']} baseline scores higher, F1 {r['F1']:.3f} {r['F1 95 %']}, but its units are "
+                     f"{r['unit']}s, not the same units, so it is compared by its interval only)")
+        parts.append(text)
     return (f"**{variant}**, macro-F1 by a paired bootstrap of the held-out units ({N_RESAMPLES} resamples, 95 %): "
             + "; ".join(parts) + ".")

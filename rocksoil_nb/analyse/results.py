@@ -27,8 +27,12 @@ MODEL_NAMES = {"cnn": "CNN", "convlstm": "ConvLSTM", "tae": "U-TAE", "pixel_rf":
                "pixel_series": "per-pixel series"}  # RF: one date's bands per pixel; series: features of the whole series
 BASELINES = ("pixel_rf", "pixel_series")  # per-pixel models: rows beside the deep ones, never drawn as the 'best' map
 GREEN, YELLOW, RED = "#b7e1a1", "#fbe38e", "#f4a6a6"
+STATS = ("oa", "f1", "miou")
+#: per statistic: the value (mean over training seeds), its 95 % bootstrap interval over the held-out units and the
+#: standard deviation over seeds (:mod:`rocksoil_nb.analyse.intervals`)
+INTERVAL_COLUMNS = [f"{s}_{x}" for s in STATS for x in ("lo", "hi", "sd")]
 COLUMNS = ["area", "profile", "variant", "protocol", "model", "epochs", "oa", "f1", "miou", "weighted_f1", "test_samples",
-           "majority_class", "thesis_area"]
+           "majority_class", "thesis_area", "seeds", "units", "unit", *INTERVAL_COLUMNS]
 #: column titles of the protocols in the tables; ``thesis_files`` exists for thesis imports only
 PROTOCOL_TITLES = {"thesis": "thesis protocol", "spatial": "spatial protocol", "thesis_files": "thesis's file-name split"}
 
@@ -93,53 +97,86 @@ def majority_scores(cfg, variant: str, protocol: str, kind: str = "cnn") -> dict
 
 
 def run_results(cfg) -> list[RunResult]:
-    """Every finished run of the area and profile of ``cfg``."""
-    return [RunResult.read(d) for d in cfg.layout.run_dirs()]
+    """Every finished run of the area and profile of ``cfg``, of each of the profile's training seeds."""
+    return [RunResult.read(d) for d in cfg.layout.run_dirs(cfg.profile.seeds)]
 
 
 def gather(cfg, all_areas: bool = True) -> pd.DataFrame:
-    """One row per finished run (test OA, macro-F1, mIoU, weighted F1, epochs), plus the majority-class row of
-    each (area, profile, variant, protocol). ``all_areas``: every area and profile with results under the
-    working folder (each row says its profile), else only ``cfg``'s area and profile."""
-    rows = []
+    """One row per (area, profile, variant, protocol, model) with finished runs: test OA, macro-F1, mIoU, weighted F1
+    and epochs (means over the profile's training seeds), the number of seeds, and per statistic its 95 % interval
+    from a bootstrap of the held-out units and its spread over seeds (``oa_lo``, ``oa_hi``, ``oa_sd``, …; empty for
+    runs that kept no units); plus the majority-class row of each (area, profile, variant, protocol).
+    ``all_areas``: every area and profile with results under the working folder (each row says its profile), else
+    only ``cfg``'s area and profile."""
+    from rocksoil_nb.analyse import intervals
+
+    frames = []
     pairs = runs_with_results(cfg) if all_areas else [(cfg.name, cfg.profile_name)]
     for area, profile in pairs:
         acfg = cfg if (area, profile) == (cfg.name, cfg.profile_name) else config.load(area, profile, root=cfg.root)
         res = run_results(acfg)
-        ta = acfg.thesis_area or area
-        for r in res:
-            rows.append({"area": area, "profile": profile, "variant": r.variant, "protocol": r.protocol, "model": r.model,
-                         "epochs": r.epochs_run, "oa": r.score("oa"), "f1": r.score("macro_f1"), "miou": r.score("miou"),
-                         "weighted_f1": r.score("weighted_f1"), "test_samples": r.test_samples, "thesis_area": ta})
+        rows = [{"variant": r.variant, "protocol": r.protocol, "model": r.model, "epochs": r.epochs_run, "oa": r.score("oa"),
+                 "f1": r.score("macro_f1"), "miou": r.score("miou"), "weighted_f1": r.score("weighted_f1"),
+                 "test_samples": r.test_samples, "seeds": 1, "majority_class": None} for r in res]
         for v, p in sorted({(r.variant, r.protocol) for r in res}):
             try:
                 m = majority_scores(acfg, v, p)
             except (FileNotFoundError, KeyError):
                 continue
-            rows.append({"area": area, "profile": profile, "variant": v, "protocol": p, "model": "majority", "epochs": 0,
-                         "oa": m["oa"], "f1": m["macro_f1"], "miou": m["miou"], "majority_class": m["class"], "thesis_area": ta})
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows.append({"variant": v, "protocol": p, "model": "majority", "epochs": 0, "oa": m["oa"], "f1": m["macro_f1"],
+                         "miou": m["miou"], "majority_class": m["class"], "seeds": 0})
+        if not rows:
+            continue
+        keys = ["variant", "protocol", "model"]
+        df = pd.DataFrame(rows)
+        means = df.groupby(keys, sort=False)[["epochs", "oa", "f1", "miou", "weighted_f1", "test_samples"]].mean()
+        firsts = df.groupby(keys, sort=False).agg(seeds=("seeds", "sum"), majority_class=("majority_class", "first"))
+        df = means.join(firsts)
+        ci = intervals.summary(acfg)
+        if len(ci):
+            df = df.join(ci.set_index(keys)[["units", "unit", *INTERVAL_COLUMNS]])
+        df = df.reset_index().assign(area=area, profile=profile, thesis_area=acfg.thesis_area or area)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out.reindex(columns=COLUMNS)
 
 
 def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
-    """Thesis-style table for one variant: rows area × profile × model (majority class and per-pixel RF first),
-    columns OA and F1 under each protocol (and the thesis's own file-name split where an area is a thesis import),
-    the thesis-minus-spatial gap, and the thesis's published numbers (for a thesis import: of the area it comes from)."""
-    r = results[results["variant"] == variant]
+    """Thesis-style table for one variant: rows area × profile × model (majority class and per-pixel baselines first),
+    columns under each protocol (and the thesis's own file-name split where an area is a thesis import): OA and F1,
+    each with its 95 % interval over the held-out units (``OA low``, ``OA high``) and, where a row has several training
+    seeds, their number and the spread over them (``OA sd``, ``F1 sd``, ``seeds``); the thesis-minus-spatial gap of the
+    values, and the thesis's published numbers (for a thesis import: of the area it comes from). Numbers only:
+    :func:`display` writes them as ``0.459 [0.410, 0.503]``."""
+    r = results[results["variant"] == variant].reindex(columns=COLUMNS)
     if r.empty:
         return pd.DataFrame()
+    r = r.assign(seeds=r["seeds"].fillna(1), thesis_area=r["thesis_area"].fillna(r["area"]))
     keys = ["area", "profile", "model"]
-    wide = r.pivot_table(index=keys, columns="protocol", values=["oa", "f1"], aggfunc="first")
+    wide = r.pivot_table(index=keys, columns="protocol", values=["oa", "f1", *INTERVAL_COLUMNS, "seeds"], aggfunc="first",
+                         dropna=False)
     out = pd.DataFrame(index=wide.index)
     protos = ["thesis", "spatial"] + (["thesis_files"] if (r["protocol"] == "thesis_files").any() else [])
+    several = bool((r["seeds"] > 1).any())
+
+    def col(name, proto):
+        return wide[(name, proto)] if (name, proto) in wide else np.nan
+
     for proto in protos:
-        for m in ("oa", "f1"):
-            out[(PROTOCOL_TITLES[proto], m.upper() if m == "oa" else "F1")] = wide[(m, proto)] if (m, proto) in wide else np.nan
+        t = PROTOCOL_TITLES[proto]
+        for m, title in (("oa", "OA"), ("f1", "F1")):
+            out[(t, title)] = col(m, proto)
+            out[(t, f"{title} low")] = col(f"{m}_lo", proto)
+            out[(t, f"{title} high")] = col(f"{m}_hi", proto)
+            if several:
+                out[(t, f"{title} sd")] = col(f"{m}_sd", proto)
+        if several:
+            out[(t, "seeds")] = col("seeds", proto)
     out[("gap thesis − spatial", "OA")] = out[("thesis protocol", "OA")] - out[("spatial protocol", "OA")]
     out[("gap thesis − spatial", "F1")] = out[("thesis protocol", "F1")] - out[("spatial protocol", "F1")]
     pub = published(variant)
     idx = list(out.index)
-    ta = r.groupby("area")["thesis_area"].first().to_dict() if "thesis_area" in r else {}
+    ta = r.groupby("area")["thesis_area"].first().to_dict()
     out[("thesis published (its data)", "OA")] = [pub["accuracy"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
     out[("thesis published (its data)", "F1")] = [pub["f1"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
@@ -155,6 +192,36 @@ def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
     return out.round(3)
 
 
+def value_columns(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (group, statistic) columns of a results table that hold values (not interval bounds, spreads or counts)."""
+    return [c for c in table.columns if not c[1].endswith((" low", " high", " sd")) and c[1] != "seeds"]
+
+
+def cell(value: float, lo: float = np.nan, hi: float = np.nan, sd: float = np.nan, seeds: float = np.nan) -> str:
+    """One number as the tables write it: ``0.459 [0.410, 0.503]`` (95 % interval over the held-out units), with
+    ``± 0.021 (3 seeds)`` (standard deviation over training seeds) where there are several; '–' where there is none."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    text = f"{value:.3f}"
+    if np.isfinite(sd) and np.isfinite(seeds) and seeds > 1:
+        text += f" ± {sd:.3f} ({int(seeds)} seeds)"
+    if np.isfinite(lo) and np.isfinite(hi):
+        text += f" [{lo:.3f}, {hi:.3f}]"
+    return text
+
+
+def display(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's values as text with their intervals and seed spreads (:func:`cell`), one column per value."""
+    out = pd.DataFrame(index=table.index)
+    for g, st in value_columns(table):
+        def get(name, g=g):
+            return table[(g, name)] if (g, name) in table else pd.Series(np.nan, index=table.index)
+        parts = zip(table[(g, st)], get(f"{st} low"), get(f"{st} high"), get(f"{st} sd"), get("seeds"))
+        out[(g, st)] = [cell(*(np.nan if x is None else float(x) for x in p)) for p in parts]
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out
+
+
 def colour(v) -> str:
     """Thesis colour code: green > 0.75, yellow 0.60-0.75, red < 0.60."""
     if v is None or not np.isfinite(v):
@@ -163,17 +230,23 @@ def colour(v) -> str:
 
 
 def styled(table: pd.DataFrame, title: str = ""):
-    """The table colour-coded as in the thesis (gap columns left plain)."""
-    cols = [c for c in table.columns if not c[0].startswith("gap")]
-    st = table.style.format("{:.3f}", na_rep="–").map(colour, subset=cols).set_table_styles([
+    """The table with its intervals (:func:`display`), colour-coded by value as in the thesis (gap columns plain)."""
+    shown = display(table)
+    colours = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    for c in shown.columns:
+        if not c[0].startswith("gap"):
+            colours[c] = [colour(v) for v in table[c]]
+    st = shown.style.apply(lambda _: colours, axis=None).set_table_styles([
         {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 0.9em"},
         {"selector": "th, td", "props": "border: 1px solid #bbb; padding: 3px 8px; text-align: right"},
         {"selector": "caption", "props": "font-weight: bold; padding: 4px"}])
-    return st.set_caption(title) if title else st
+    note = (" — value [95 % interval, bootstrap of the held-out units]; ± spread over training seeds where there are several")
+    return st.set_caption((title or "results") + note)
 
 
 def write_tables(cfg, results: pd.DataFrame) -> list[Path]:
-    """Every variant's table as CSV and colour-coded HTML under ``reports/<aoi>/<profile>/tables/``."""
+    """Every variant's table as CSV (numbers: values, interval bounds, seed spreads) and colour-coded HTML (values with
+    their intervals) under ``reports/<aoi>/<profile>/tables/``."""
     out = []
     for v in sorted(results["variant"].unique()):
         t = results_table(results, v)

@@ -6,7 +6,8 @@
     data/<aoi>/interim/                      labels.tif, inventory.csv, cube.zarr, cube_times.csv
     data/<aoi>/truth/                        the simulator's truth (simulated areas only)
     data/<aoi>/patches/<key>/<variant>/      datasets; <key> = patch size + hash of the patch settings
-    models/<aoi>/<profile>/<variant>-<model>-<protocol>/   trained runs
+    models/<aoi>/<profile>/<variant>-<model>-<protocol>/   trained runs (training seed 0)
+    models/<aoi>/<profile>/seed<s>/<variant>-<model>-<protocol>/   the same runs with training seed s (profile `seeds`)
     models/<aoi>/<profile>/tune/, sweeps/, losses/, optuna.db, best_params.json
     reports/<aoi>/<profile>/                 executed notebooks, tables/, maps/<run>/, index.html
 
@@ -16,10 +17,12 @@ profile, so a ``standard`` run never lands in the folder of a ``quick`` one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 RUN_SEP = "-"
+SEED_PREFIX = "seed"
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,17 @@ class Layout:
     def models_dir(self) -> Path:
         return self.models_root / self.area / self.profile
 
-    def run_dir(self, variant: str, model: str, protocol: str) -> Path:
-        """A trained run (07_train)."""
-        return self.models_dir / str(RunName(variant, model, protocol))
+    def run_dir(self, variant: str, model: str, protocol: str, seed: int = 0) -> Path:
+        """A trained run (07_train); a run of another training seed than 0 lies under ``seed<s>/``."""
+        return self.seed_dir(seed) / str(RunName(variant, model, protocol))
 
-    def run_dirs(self) -> list[Path]:
-        """Finished runs (a ``metrics.json``) of this area and profile, by name."""
-        return sorted(p.parent for p in self.models_dir.glob(f"*{RUN_SEP}*{RUN_SEP}*/metrics.json"))
+    def seed_dir(self, seed: int) -> Path:
+        """Folder of the runs of training seed ``seed`` (0: the models folder itself, the runs maps are drawn from)."""
+        return self.models_dir if seed == 0 else self.models_dir / f"{SEED_PREFIX}{int(seed)}"
+
+    def run_dirs(self, seeds: Iterable[int] = (0,)) -> list[Path]:
+        """Finished runs (a ``metrics.json``) of this area and profile, by seed and name (seed 0 only by default)."""
+        return [p.parent for s in seeds for p in sorted(self.seed_dir(s).glob(f"*{RUN_SEP}*{RUN_SEP}*/metrics.json"))]
 
     @property
     def optuna_db(self) -> Path:

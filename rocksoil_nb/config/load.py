@@ -287,6 +287,9 @@ def _check_profile(prof: Profile, src: str) -> None:
     for key in ("budget_minutes", "max_patches", "year_max_patches", "tuning_epochs", "tuning_max_patches"):
         v = getattr(prof, key)
         _need(v >= 0, src, key, "0 or more (0: no limit / the default)", v)
+    seeds = prof.seeds
+    _need(len(seeds) > 0 and len(set(seeds)) == len(seeds) and min(seeds) >= 0, src, "seeds",
+          "a list of distinct seeds, 0 or more (e.g. [0, 1, 2])", seeds)
 
 
 def _check_semantics(cfg: AreaConfig, src: str) -> None:

@@ -151,6 +151,9 @@ class Profile:
     variants: list[VariantName] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
     models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"])
     protocols: list[ProtocolName] = field(default_factory=lambda: ["thesis", "spatial"])
+    # training seeds of every run of the matrix: one by default (budget); several give the spread over seeds in every
+    # table beside the bootstrap interval (seed 0 is the run in models/<aoi>/<profile>/, seed s>0 in seed<s>/)
+    seeds: list[int] = field(default_factory=lambda: [0])
     sweep_points: int = 5  # values per parameter in 06's thesis sweeps (Table 2)
     sweep_params: list[SweepParam] = field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])
     map_dates: Literal["all", "test"] = "test"  # 08's full-scene maps: "all" dates of the variant or the thesis protocol's "test" dates

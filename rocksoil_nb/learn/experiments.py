@@ -75,18 +75,21 @@ def matrix(cfg) -> list[tuple[str, str, str]]:
 
 
 def plan(cfg, use_tuned: bool = False) -> pd.DataFrame:
-    """The runs the profile asks for: variant, model, protocol, training / validation / test samples, epochs,
+    """The runs the profile asks for (the matrix once per training seed of the profile's ``seeds``): variant, model,
+    protocol, seed, training / validation / test samples, epochs,
     batch size, and whether the run is already finished for exactly these parameters (its recorded key matches the
     key it would be trained with now: a finished run is reused, costing nothing; anything else is (re)trained)."""
     rows = []
     hp = cfg.hyperparameters
     tuned = tune.load_best(cfg) if use_tuned else None
-    for v, m, p in matrix(cfg):
-        d = cfg.layout.run_dir(v, m, p)
-        n = _counts(cfg, v, _kind(m), p)
-        rows.append({"variant": v, "model": m, "protocol": p, "train_samples": n.get("train", 0), "val_samples": n.get("val", 0),
-                     "test_samples": n.get("test", 0), "epochs": 0 if m in ("pixel_rf", "pixel_series") else hp.epochs,
-                     "batch_size": hp.batch_size, "finished": train.is_finished(cfg, v, m, p, tuned, d), "folder": str(d)})
+    for seed in cfg.profile.seeds:
+        for v, m, p in matrix(cfg):
+            d = cfg.layout.run_dir(v, m, p, seed)
+            n = _counts(cfg, v, _kind(m), p)
+            rows.append({"variant": v, "model": m, "protocol": p, "seed": seed, "train_samples": n.get("train", 0),
+                         "val_samples": n.get("val", 0), "test_samples": n.get("test", 0),
+                         "epochs": 0 if m in ("pixel_rf", "pixel_series") else hp.epochs, "batch_size": hp.batch_size,
+                         "finished": train.is_finished(cfg, v, m, p, tuned, d, seed), "folder": str(d)})
     return pd.DataFrame(rows)
 
 
@@ -176,16 +179,24 @@ def _estimate(cfg, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -
 
 
 def _write_plan(cfg, todo: pd.DataFrame) -> Path:
-    """Write ``plan.csv``; a run reused as finished keeps the estimate and the time recorded when it was trained."""
+    """Write ``plan.csv``; a run reused as finished keeps the estimate and the time recorded when it was trained, and
+    the rows of runs outside ``todo`` (a part of the matrix trained with ``rocksoil experiments --seeds/--models``) stay."""
     p = cfg.layout.models_dir / PLAN_FILE
     if p.exists():
-        old = pd.read_csv(p).set_index(["variant", "model", "protocol"])
+        old = pd.read_csv(p)
+        if "seed" not in old:  # a plan written before runs had seeds: all of seed 0
+            old["seed"] = 0
+        keys = ["variant", "model", "protocol", "seed"]
+        mine_keys = set(map(tuple, todo[keys].astype(object).to_numpy().tolist()))
+        others = old[[tuple(k) not in mine_keys for k in old[keys].astype(object).to_numpy().tolist()]]
+        old = old.set_index(keys)
         todo = todo.copy()
         for col in ("estimated_s", "measured_s"):
             if col in old:
-                prev = np.array([old[col].get((r.variant, r.model, r.protocol), np.nan) for r in todo.itertuples()], float)
+                prev = np.array([old[col].get((r.variant, r.model, r.protocol, r.seed), np.nan) for r in todo.itertuples()], float)
                 mine = todo[col].to_numpy(float) if col in todo else np.full(len(todo), np.nan)
                 todo[col] = np.where(todo["finished"].to_numpy(bool) & np.isfinite(prev), prev, mine)
+        todo = pd.concat([todo, others], ignore_index=True) if len(others) else todo
     cfg.layout.models_dir.mkdir(parents=True, exist_ok=True)
     return io.write_csv(p, todo)
 
@@ -226,10 +237,11 @@ class _Job:
     model: str
     protocol: str
     hp: dict | None
+    seed: int = 0
 
     def __call__(self) -> tuple[dict, float]:
         t0 = time.perf_counter()
-        r = train.train(self.cfg, self.variant, self.model, self.protocol, hp_overrides=self.hp, verbose=0)
+        r = train.train(self.cfg, self.variant, self.model, self.protocol, hp_overrides=self.hp, verbose=0, seed=self.seed)
         return r.to_json(), time.perf_counter() - t0
 
 
@@ -277,7 +289,7 @@ def _run(cfg, use_tuned: bool, todo: pd.DataFrame | None, workers: int, schedule
     if use_tuned and hp is None:
         raise FileNotFoundError(f"{cfg.layout.best_params}: no tuned parameters; run 06_tune or set use_tuned = False")
     todo = plan(cfg, use_tuned) if todo is None else todo.copy()
-    jobs = [_Job(cfg, r.variant, r.model, r.protocol, hp) for r in todo.itertuples()]
+    jobs = [_Job(cfg, r.variant, r.model, r.protocol, hp, int(getattr(r, "seed", 0))) for r in todo.itertuples()]
     if workers > 1 or scheduler:
         from dask.distributed import as_completed
 
@@ -300,7 +312,7 @@ def timing(cfg) -> pd.DataFrame:
     if not p.exists():
         raise FileNotFoundError(f"{p}: no recorded plan; run experiments.estimate and experiments.run (07_train) first")
     df = pd.read_csv(p)
-    cols = ["variant", "model", "protocol", "train_samples", "epochs", "finished", "estimated_s", "measured_s"]
+    cols = ["variant", "model", "protocol", "seed", "train_samples", "epochs", "finished", "estimated_s", "measured_s"]
     df = df[[c for c in cols if c in df]]
     total = {"variant": "all runs", "model": "", "protocol": "", "train_samples": df["train_samples"].sum(),
              "epochs": "", "finished": "", "estimated_s": df.get("estimated_s", pd.Series(dtype=float)).sum(),
@@ -312,9 +324,11 @@ def timing(cfg) -> pd.DataFrame:
 
 
 def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> list[Path]:
-    """Folders of the finished deep-model runs (those with a history)."""
+    """Folders of the finished deep-model runs of training seed 0 (those with a history)."""
     out = []
     for r in results:
+        if r.seed != 0:
+            continue
         d = cfg.layout.run_dir(r.variant, r.model, r.protocol)
         if r.model not in ("pixel_rf", "pixel_series") and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
             out.append(d)

@@ -126,21 +126,38 @@ class RunResult(_RunRecord):
     train_samples: int
     val_macro_f1_best: float | None = None
     class_weights: list[float] | None = None
+    seed: int = 0  # the training seed (runs written before seeds were recorded: 0)
 
     def score(self, name: str) -> float | None:
         """A test score (``oa``, ``macro_f1``, ``miou``, ``weighted_f1``), None without a test split."""
         return None if not self.test else self.test.get(name)
 
 
-def save_units(run_dir: Path, units, confusions, protocol: str) -> Path:
-    """Write a run's test confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``)."""
+def save_units(run_dir: Path, units, confusions, protocol: str, kind: str | None = None) -> Path:
+    """Write a run's test confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``, and the
+    ``kind`` of unit: ``block`` (spatial blocks) or ``date``; by default the protocol's own unit)."""
     import numpy as np
 
-    from rocksoil_nb.core import io
-
     with io.atomic_path(Path(run_dir) / UNITS, suffix=".npz") as tmp:
-        np.savez(tmp, units=np.asarray(units), confusions=np.asarray(confusions), protocol=np.array(protocol))
+        np.savez(tmp, units=np.asarray(units), confusions=np.asarray(confusions), protocol=np.array(protocol),
+                 kind=np.array(kind or protocol_unit(protocol)))
     return Path(run_dir) / UNITS
+
+
+def protocol_unit(protocol: str) -> str:
+    """The unit a protocol holds out: spatial blocks under ``spatial``, dates under ``thesis`` and ``thesis_files``."""
+    return "block" if protocol == "spatial" else "date"
+
+
+def unit_kind(run_dir: Path) -> str | None:
+    """The kind of unit a run's ``test_units.npz`` holds (``block`` or ``date``), None where it kept none."""
+    import numpy as np
+
+    p = Path(run_dir) / UNITS
+    if not p.exists():
+        return None
+    with np.load(p) as z:
+        return str(z["kind"]) if "kind" in z else protocol_unit(str(z["protocol"]))
 
 
 def read_units(run_dir: Path):

@@ -133,14 +133,15 @@ def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int 
         pred = model.predict(f_test[px_test])
         cm = metrics.confusion(labels[px_test], pred, None)
         test = {"confusion": cm.tolist(), **metrics.scores(cm, cfg.classes.include_nodata), "loss": None}
-        if protocol == "spatial":  # units: the held-out blocks, as for the window models (one pixel = one sample)
-            rr, cc = np.nonzero(px_test)
-            units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
-            ids, confs = metrics.unit_confusions(labels[px_test][:, None], pred[:, None], np.ones((len(pred), 1), bool), units)
-            save_units(out, ids, confs, protocol)
-        # under a date protocol the whole test period is one prediction per pixel: one unit, no interval
+        # units: the spatial blocks, as the window models' under the spatial protocol (one pixel = one sample); under a
+        # date protocol the whole test period is one prediction per pixel (no date units), so its interval resamples
+        # the blocks of the area instead, and is not paired with the date-unit rows
+        rr, cc = np.nonzero(px_test)
+        units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
+        ids, confs = metrics.unit_confusions(labels[px_test][:, None], pred[:, None], np.ones((len(pred), 1), bool), units)
+        save_units(out, ids, confs, protocol, kind="block")
     io.write_json(out / "run.json", {"key": key})
-    result = RunResult(out.name, variant, "pixel_series", protocol, 0, test, int(px_test.sum()), int(px_train.sum()))
+    result = RunResult(out.name, variant, "pixel_series", protocol, 0, test, int(px_test.sum()), int(px_train.sum()), seed=seed)
     io.write_json(out / "series.json", {"features": model.names, "train_dates": len(t_train), "test_dates": len(t_test),
                                         "train_pixels": int(px_train.sum()), "test_pixels": int(px_test.sum()),
                                         "duration_s": round(time.time() - t0, 1)})

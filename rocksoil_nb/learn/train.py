@@ -210,7 +210,7 @@ def train(cfg, variant: str | None = None, model: str = "cnn", protocol: str = "
     folder (its lock names the holder to a second one).
     """
     variant = patches.primary_variant(cfg, variant)
-    out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol)
+    out = Path(out_dir) if out_dir else cfg.layout.run_dir(variant, model, protocol, seed)
     with locks.hold(out, f"the run {out.name}"):
         return _train(cfg, variant, model, protocol, epochs, weights, seed, max_samples, out, hp_overrides, verbose,
                       extra_callbacks, evaluate_test)
@@ -285,7 +285,7 @@ def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, wei
     io.write_csv(out / "history.csv", history)
     val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
     result = RunResult(out.name, variant, model, protocol, len(history), test, len(test_d.samples), len(train_d.samples), val_best,
-                       cw.tolist())
+                       cw.tolist(), seed)
     _write_manifest(cfg, out, key, seed, t0, result)
     result.write(out)
     return result
@@ -323,12 +323,13 @@ def finished_key(run_dir: Path) -> dict | None:
     return key if isinstance(key, dict) else None
 
 
-def is_finished(cfg, variant: str, model: str, protocol: str, hp_overrides: dict | None = None, run_dir: Path | None = None) -> bool:
+def is_finished(cfg, variant: str, model: str, protocol: str, hp_overrides: dict | None = None, run_dir: Path | None = None,
+                seed: int = 0) -> bool:
     """Whether the run is finished for the parameters it would be trained with now (a result under another key, or a
     retrain interrupted after its key was written, is not)."""
-    d = Path(run_dir) if run_dir else cfg.layout.run_dir(variant, model, protocol)
+    d = Path(run_dir) if run_dir else cfg.layout.run_dir(variant, model, protocol, seed)
     key = finished_key(d)
-    return key is not None and key == json_roundtrip(run_key(cfg, variant, model, protocol, hp_overrides=hp_overrides))
+    return key is not None and key == json_roundtrip(run_key(cfg, variant, model, protocol, seed=seed, hp_overrides=hp_overrides))
 
 
 def json_roundtrip(d: dict) -> dict:
@@ -372,7 +373,8 @@ def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: 
     if len(test_d.samples):
         test = score_test(rf, test_d, key["protocol"], include0, out)
     io.write_json(out / "run.json", {"key": key})
-    result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples))
+    result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples),
+                       seed=seed)
     _write_manifest(cfg, out, key, seed, t0, result)
     result.write(out)
     return result
