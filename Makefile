@@ -100,7 +100,7 @@ bench-budget: $(STAMP)
 
 # The README's results tables, from the report folders' CSVs (after make report).
 results-readme: $(STAMP)
-	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick) $(if $(VARIANT),--variant $(VARIANT),) $(if $(SEEDS),--seeds $(SEEDS),)
+	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick) $(if $(VARIANT),--variant $(VARIANT),) $(if $(SEEDS),--seeds $(SEEDS),) $(if $(REBUILD),--rebuild,)
 
 bench-reconstruct: $(STAMP)
 	$(PY) bench/reconstruct.py

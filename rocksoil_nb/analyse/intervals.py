@@ -34,6 +34,9 @@ from rocksoil_nb.prepare import splits
 
 N_RESAMPLES = 1000
 LEVEL = 0.95
+#: fewer held-out units than this: no interval is claimed (a bootstrap of one or two units says nothing; with a few
+#: units it is rough and, if anything, too narrow: it cannot see variation the units do not show)
+MIN_UNITS = 3
 STATS = ("oa", "macro_f1", "miou")
 BASELINES = ("pixel_rf", "pixel_series")  # the per-pixel baseline runs (the majority guess is derived, not trained)
 
@@ -87,7 +90,7 @@ def bootstrap(confs: np.ndarray, include_nodata: bool = False, n: int = N_RESAMP
     the same units for every seed and takes that mean again (an interval of the seed-averaged score)."""
     c = _seeded(confs)
     point = batch_scores(c.sum(1), include_nodata).mean(0)
-    if c.shape[1] < 2:  # one unit: nothing to resample, no interval can be claimed
+    if c.shape[1] < MIN_UNITS:  # one or two units: no interval can be claimed
         return {k: (float(point[i]), np.nan, np.nan) for i, k in enumerate(STATS)}
     draws = _draws(c.shape[1], n, seed)
     samples = np.stack([batch_scores(c[:, d].sum(1), include_nodata).mean(0) for d in draws])
@@ -103,7 +106,7 @@ def paired(confs_a: np.ndarray, confs_b: np.ndarray, include_nodata: bool = Fals
     if a.shape[1:] != b.shape[1:]:
         raise ValueError(f"paired intervals need the same test units for both models ({a.shape[1]} and {b.shape[1]} units)")
     point = batch_scores(a.sum(1), include_nodata).mean(0) - batch_scores(b.sum(1), include_nodata).mean(0)
-    if a.shape[1] < 2:
+    if a.shape[1] < MIN_UNITS:
         return {k: (float(point[i]), np.nan, np.nan) for i, k in enumerate(STATS)}
     diffs = np.stack([batch_scores(a[:, d].sum(1), include_nodata).mean(0) - batch_scores(b[:, d].sum(1), include_nodata).mean(0)
                       for d in _draws(a.shape[1], n, seed)])
@@ -131,7 +134,7 @@ def verdict(diff: tuple[float, float, float], baseline: str) -> str:
     """In words, from a paired difference (value, lower, upper): better than / worse than / not distinguishable."""
     _, lo, hi = diff
     if np.isnan(lo) or np.isnan(hi):
-        return f"no interval (one test unit): not distinguishable from {baseline}"
+        return f"no interval (fewer than {MIN_UNITS} test units): not distinguishable from {baseline}"
     if lo > 0:
         return f"better than {baseline}"
     if hi < 0:
@@ -168,32 +171,24 @@ def held_out(cfg, variant: str | None = None) -> dict[tuple[str, str, str], Held
     return out
 
 
-def _reference(groups: dict, variant: str, protocol: str) -> HeldOut | None:
-    """The run whose units carry the majority guess of (variant, protocol): the one holding the most units of the
-    protocol's own kind (a deep model's, usually)."""
-    from rocksoil_nb.learn.runs import protocol_unit
-
-    cands = [h for (v, p, _), h in groups.items() if v == variant and p == protocol and h.kind == protocol_unit(protocol)]
-    return max(cands, key=lambda h: len(h.units)) if cands else None
-
-
 def summary(cfg) -> pd.DataFrame:
     """Per (variant, protocol, model) of the area and profile, the majority guess included: the value (mean over the
     training seeds), its 95 % bootstrap interval over the held-out units, the spread over seeds (standard deviation)
-    of OA, macro-F1 and mIoU, the number of seeds, of units and their kind. Runs without kept units are absent."""
+    of OA, macro-F1 and mIoU, the number of seeds, of units and their kind. Runs without kept units are absent; the
+    majority guess is derived on the units of the run holding most units of the protocol's own kind."""
     from rocksoil_nb.analyse.results import majority_class
+    from rocksoil_nb.learn.runs import protocol_unit
 
     include0 = cfg.classes.include_nodata
     groups = held_out(cfg)
     for v, p in sorted({(v, p) for v, p, _ in groups}):
-        ref = _reference(groups, v, p)
-        if ref is None:
-            continue
+        own = [h for (gv, gp, _), h in groups.items() if (gv, gp) == (v, p) and h.kind == protocol_unit(p)]
         try:
             k = majority_class(cfg, v, p)
         except (FileNotFoundError, KeyError):
             continue
-        groups[(v, p, "majority")] = HeldOut(ref.units, majority_confusions(ref.confs[0], k)[None], ref.kind, [])
+        if own:
+            groups[(v, p, "majority")] = _majority(max(own, key=lambda h: len(h.units)), k)
     rows = []
     for (v, p, m), h in sorted(groups.items()):
         b, sd = bootstrap(h.confs, include0), seed_spread(h.confs, include0)
@@ -204,13 +199,18 @@ def summary(cfg) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _majority(h: HeldOut, cls: int) -> HeldOut:
+    """The majority-class guess on the units of ``h`` (its true pixels per unit, all predicted ``cls``)."""
+    return HeldOut(h.units, majority_confusions(h.confs[0], cls)[None], h.kind, [])
+
+
 def versus_baselines(cfg, variant: str) -> pd.DataFrame:
     """Per model of the area, profile and variant whose runs kept their test units (``test_units.npz``): test OA and
-    macro-F1 (mean over the profile's seeds) with their 95 % intervals, and the paired difference in macro-F1 to the
-    **best baseline row** of its protocol (the majority-class guess, the per-pixel RF, the whole-series baseline: the
-    one with the highest macro-F1) on the units both hold, with its interval and verdict. Runs trained before units
-    were kept are left out; a row whose units are of another kind than the protocol's (the whole-series baseline
-    under a date protocol: blocks) has its interval but is not paired."""
+    macro-F1 (mean over the profile's seeds) with their 95 % intervals, and the paired difference in macro-F1 to its
+    **best baseline** on the same units: of the majority-class guess (derived on the model's own units), the per-pixel
+    RF and the whole-series baseline where they keep the same kind of unit (blocks or dates), the one with the highest
+    macro-F1 on the units both hold; with its interval and verdict. Runs trained before units were kept are left out
+    (``rocksoil_nb.learn.experiments.keep_units`` gives them their units)."""
     from rocksoil_nb.analyse.results import MODEL_NAMES, majority_class
     from rocksoil_nb.core.classes import NAMES
 
@@ -218,28 +218,24 @@ def versus_baselines(cfg, variant: str) -> pd.DataFrame:
     groups = held_out(cfg, variant)
     rows = []
     for protocol in dict.fromkeys(p for _, p, _ in groups):
-        ref = _reference(groups, variant, protocol)
         models = {m: h for (_, p, m), h in groups.items() if p == protocol}
-        base: dict[str, HeldOut] = {}
-        if ref is not None:
-            k = majority_class(cfg, variant, protocol)
-            base[f"the majority class ({NAMES[k]})"] = HeldOut(ref.units, majority_confusions(ref.confs[0], k)[None], ref.kind, [])
-        base.update({MODEL_NAMES[m]: models[m] for m in BASELINES if m in models and ref is not None and models[m].kind == ref.kind})
-        best = max(base.items(), key=lambda kv: batch_scores(kv[1].confs.sum(1), include0).mean(0)[1]) if base else None
+        k = majority_class(cfg, variant, protocol)
         for m, h in models.items():
             b = bootstrap(h.confs, include0)
             row = {"protocol": protocol, "model": MODEL_NAMES.get(m, m), "seeds": len(h.seeds), "test units": len(h.units),
                    "unit": h.kind, "OA": b["oa"][0], "OA 95 %": _span(b["oa"]), "F1": b["macro_f1"][0],
-                   "F1 95 %": _span(b["macro_f1"]), "best baseline": best[0] if best else "",
-                   "best baseline F1": float(batch_scores(best[1].confs.sum(1), include0).mean(0)[1]) if best else np.nan}
-            if m in BASELINES or best is None or h.kind != best[1].kind:
-                why = "a baseline" if m in BASELINES else f"not paired ({h.kind} units)"
-                row.update({"F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": why})
-            else:
-                a, bb = _common(h, best[1])
-                diff = paired(a, bb, include0)
-                row.update({"F1 − baseline": diff["macro_f1"][0], "F1 − baseline 95 %": _span(diff["macro_f1"]),
-                            "verdict (macro-F1)": verdict(diff["macro_f1"], best[0])})
+                   "F1 95 %": _span(b["macro_f1"])}
+            if m in BASELINES:
+                row.update({"best baseline": "", "F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": "a baseline"})
+                rows.append(row)
+                continue
+            cands = {f"the majority class ({NAMES[k]})": _majority(h, k)}
+            cands.update({MODEL_NAMES[x]: models[x] for x in BASELINES if x in models and models[x].kind == h.kind})
+            pairs = {name: _common(h, c) for name, c in cands.items()}
+            name, (a, bb) = max(pairs.items(), key=lambda kv: batch_scores(kv[1][1].sum(1), include0).mean(0)[1])
+            diff = paired(a, bb, include0)
+            row.update({"best baseline": name, "F1 − baseline": diff["macro_f1"][0], "F1 − baseline 95 %": _span(diff["macro_f1"]),
+                        "verdict (macro-F1)": verdict(diff["macro_f1"], name)})
             rows.append(row)
     return pd.DataFrame(rows).round(3)
 
@@ -281,10 +277,10 @@ def statements(cfg) -> str:
 
 
 def _short(verdict_text: str, baseline: str) -> str:
-    """A verdict without the baseline's name (the sentence names it once)."""
+    """A verdict in the sentence: 'no interval' without the baseline's name."""
     if verdict_text.startswith("no interval"):
-        return "has no interval (one test unit)"
-    return verdict_text.removesuffix(" " + baseline).removesuffix(" from").removesuffix(" than")
+        return f"has no interval (fewer than {MIN_UNITS} test units)"
+    return verdict_text
 
 
 def _span(v: tuple[float, float, float]) -> str:
@@ -292,23 +288,16 @@ def _span(v: tuple[float, float, float]) -> str:
 
 
 def statement(table: pd.DataFrame, variant: str) -> str:
-    """08's sentence for a variant: each model against the best baseline row of its protocol, by its interval."""
+    """08's sentence for a variant: each model against its best baseline on the same units, by the paired interval."""
     if table.empty:
         return f"{variant}: no run kept its test units yet (retrain to get intervals)."
     parts = []
     for proto, g in table.groupby("protocol", sort=False):
-        models = g[~g["verdict (macro-F1)"].isin(["a baseline"]) & ~g["verdict (macro-F1)"].str.startswith("not paired")]
+        models = g[g["verdict (macro-F1)"] != "a baseline"]
         if models.empty:
             continue
-        said = "; ".join(f"{m} {_short(v, b)}" for m, v, b in zip(models["model"], models["verdict (macro-F1)"], models["best baseline"]))
-        n = int(models["test units"].max())
-        text = (f"under the {proto} protocol ({n} test unit{'s' if n != 1 else ''}), against its best baseline, "
-                f"{models['best baseline'].iloc[0]}: {said}")
-        best_f1 = float(models["best baseline F1"].iloc[0])
-        other = g[(g["verdict (macro-F1)"] == "a baseline") & (g["unit"] != models["unit"].iloc[0]) & (g["F1"] > best_f1)]
-        for _, r in other.iterrows():  # a stronger baseline that cannot be paired (other units): said, not hidden
-            text += (f" (the {r['model']} baseline scores higher, F1 {r['F1']:.3f} {r['F1 95 %']}, but its units are "
-                     f"{r['unit']}s, not the same units, so it is compared by its interval only)")
-        parts.append(text)
-    return (f"**{variant}**, macro-F1 by a paired bootstrap of the held-out units ({N_RESAMPLES} resamples, 95 %): "
-            + "; ".join(parts) + ".")
+        said = "; ".join(f"{m} ({n} {u}s) {_short(v, b)}" for m, n, u, v, b in
+                         zip(models["model"], models["test units"], models["unit"], models["verdict (macro-F1)"], models["best baseline"]))
+        parts.append(f"under the {proto} protocol: {said}")
+    return (f"**{variant}**, macro-F1 against the best baseline on the same held-out units (paired bootstrap of the held-out "
+            f"units, {N_RESAMPLES} resamples, 95 %): " + "; ".join(parts) + ".")

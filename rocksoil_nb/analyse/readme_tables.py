@@ -31,13 +31,19 @@ def _gpu() -> str:
     return "a GPU" if Path("/dev/nvidia0").exists() else "no GPU"
 
 
-def read_table(reports_dir: Path, variant: str) -> pd.DataFrame:
+def read_table(reports_dir: Path, variant: str, area: str | None = None, profile: str | None = None) -> pd.DataFrame:
     """The results table 08 wrote for ``variant`` (rows model, columns (protocol, statistic): values, interval bounds,
-    seed spreads), the protocols and the thesis's own numbers only."""
-    p = Path(reports_dir) / "tables" / f"results_{variant}.csv"
+    seed spreads), the protocols and the thesis's own numbers only; the rows of ``area`` and ``profile`` (default: the
+    report folder's, ``reports/<area>/<profile>/``: 08's tables hold every area of the working folder)."""
+    reports_dir = Path(reports_dir)
+    p = reports_dir / "tables" / f"results_{variant}.csv"
     if not p.exists():
         raise FileNotFoundError(f"{p}: no results table; run the report (make report) first")
     t = pd.read_csv(p, header=[0, 1], index_col=[0, 1, 2])
+    area, profile = area or reports_dir.parent.name, profile or reports_dir.name
+    t = t[(t.index.get_level_values(0) == area) & (t.index.get_level_values(1) == profile)]
+    if t.empty:
+        raise FileNotFoundError(f"{p}: no rows of {area} ({profile}); run its report first")
     keep = [c for c in t.columns if c[0].endswith("protocol") or c[0].endswith("split") or c[0].startswith("thesis published")]
     return t[keep].droplevel([0, 1])
 
@@ -177,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--variant", default=None, help="default: the area's primary variant")
     ap.add_argument("--reports", default=None, help="the report folder (default: reports/<aoi>/<profile>/ of the work folder)")
+    ap.add_argument("--rebuild", action="store_true",
+                    help="write the report's tables anew from its runs first (as 08 does), e.g. after a change to the tables")
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="render the spread over these training seeds (<!-- seeds:... --> markers) instead of the results table")
     a = ap.parse_args(argv)
@@ -188,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         done = update(root / "README.md", render_seeds(cfg, variant, root), a.aoi, a.profile, variant, "seeds")
     else:
         reports = Path(a.reports) if a.reports else cfg.layout.reports_dir
+        if a.rebuild:
+            from rocksoil_nb.analyse import results
+            from rocksoil_nb.learn import experiments
+
+            print(f"runs given their per-unit test confusions: {len(experiments.keep_units(cfg))}")
+            print(f"tables written anew: {results.write_tables(cfg, results.gather(cfg))[0].parent}")
         body = render(reports, variant, root, cfg.layout.models_dir)
         done = update(root / "README.md", body, a.aoi, a.profile, variant)
     print(f"written: {done}")

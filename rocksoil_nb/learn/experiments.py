@@ -303,7 +303,18 @@ def _run(cfg, use_tuned: bool, todo: pd.DataFrame | None, workers: int, schedule
         outcome = [job() for job in tqdm(jobs, desc="runs", unit="run")]
     todo["measured_s"] = [round(s, 1) if not f else 0.0 for (_, s), f in zip(outcome, todo["finished"])]
     _write_plan(cfg, todo)
+    keep_units(cfg)
     return [RunResult.from_json(d) for d, _ in outcome]
+
+
+def keep_units(cfg) -> list[Path]:
+    """Per-unit test confusions (for intervals) for every finished run of the profile's seeds that lacks them or keeps
+    them by another unit than the current rule (:func:`rocksoil_nb.learn.train.rescore_units`); the runs rewritten."""
+    done = []
+    for d in cfg.layout.run_dirs(cfg.profile.seeds):
+        if train.rescore_units(cfg, d):
+            done.append(d)
+    return done
 
 
 def timing(cfg) -> pd.DataFrame:

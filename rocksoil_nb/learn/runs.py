@@ -149,6 +149,13 @@ def protocol_unit(protocol: str) -> str:
     return "block" if protocol == "spatial" else "date"
 
 
+def run_unit(model: str, kind: str, protocol: str) -> str:
+    """The unit a run's test confusions are kept by: the protocol's, except for models that predict a whole test
+    period at once (the whole-series baseline; whole-year samples, ``tae``), whose held-out period is one or two
+    units: they are kept by spatial blocks (their intervals then say how accuracy varies over the ground)."""
+    return "block" if model == "pixel_series" or kind == "year" else protocol_unit(protocol)
+
+
 def unit_kind(run_dir: Path) -> str | None:
     """The kind of unit a run's ``test_units.npz`` holds (``block`` or ``date``), None where it kept none."""
     import numpy as np

@@ -10,6 +10,7 @@ test pixels' features come from the test period only. Scores count each labelled
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics
 from rocksoil_nb.learn.baseline import all_classes
-from rocksoil_nb.learn.runs import RunResult, save_units
+from rocksoil_nb.learn.runs import UNITS, RunResult, save_units
 from rocksoil_nb.learn.series_features import pixel_features
 from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -108,6 +109,48 @@ def split_pixels(dataset_dir: Path, protocol: str, labels: np.ndarray, include_n
     return out
 
 
+def _score(model, features: np.ndarray, labels: np.ndarray, px_test: np.ndarray, block_px: int, include_nodata: bool,
+           out: Path, protocol: str) -> dict:
+    """Test scores of the fitted baseline on the test pixels, keeping its confusions per spatial block
+    (``test_units.npz``): one pixel is one sample; the whole test period is predicted at once, so under a date
+    protocol too the units are the blocks of the area (:func:`rocksoil_nb.learn.runs.run_unit`)."""
+    pred = model.predict(features[px_test])
+    cm = metrics.confusion(labels[px_test], pred, None)
+    rr, cc = np.nonzero(px_test)
+    units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", block_px)
+    ids, confs = metrics.unit_confusions(labels[px_test][:, None], pred[:, None], np.ones((len(pred), 1), bool), units)
+    save_units(out, ids, confs, protocol, kind="block")
+    return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
+
+
+def rescore_units(cfg, run_dir: Path, result: RunResult) -> bool:
+    """Keep the per-block test confusions of a finished baseline run that lacks them, from its saved model; the scores
+    must come out as recorded (else a warning: retrain it). True if written."""
+    import warnings
+
+    import joblib
+
+    from rocksoil_nb.prepare.steps import load_labels
+
+    ds_dir = cfg.layout.patches_dir(result.variant)
+    m = DatasetManifest.read(ds_dir)
+    labels = load_labels(cfg)
+    t_test, px_test = split_pixels(ds_dir, result.protocol, labels, cfg.classes.include_nodata)["test"]
+    model = joblib.load(Path(run_dir) / MODEL_FILE)
+    tmp = Path(run_dir) / ".rescore"
+    tmp.mkdir(exist_ok=True)
+    try:
+        got = _score(model, cube_features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
+                     cfg.classes.include_nodata, tmp, result.protocol)
+        if got["confusion"] != result.test["confusion"]:
+            warnings.warn(f"{run_dir}: its test split no longer scores as recorded; retrain it for intervals", stacklevel=2)
+            return False
+        (tmp / UNITS).replace(Path(run_dir) / UNITS)
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int = 0) -> RunResult:
     """Fit and score the baseline for one (variant, protocol); writes the model, metrics, the run record and
     ``series.json`` (features used, dates and pixels of each split) to ``out``."""
@@ -130,16 +173,7 @@ def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int 
     test = None
     if px_test.any() and len(t_test):
         f_test = f_train if np.array_equal(t_test, t_train) else cube_features(m.cube, t_test, m.bands)[0]
-        pred = model.predict(f_test[px_test])
-        cm = metrics.confusion(labels[px_test], pred, None)
-        test = {"confusion": cm.tolist(), **metrics.scores(cm, cfg.classes.include_nodata), "loss": None}
-        # units: the spatial blocks, as the window models' under the spatial protocol (one pixel = one sample); under a
-        # date protocol the whole test period is one prediction per pixel (no date units), so its interval resamples
-        # the blocks of the area instead, and is not paired with the date-unit rows
-        rr, cc = np.nonzero(px_test)
-        units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
-        ids, confs = metrics.unit_confusions(labels[px_test][:, None], pred[:, None], np.ones((len(pred), 1), bool), units)
-        save_units(out, ids, confs, protocol, kind="block")
+        test = _score(model, f_test, labels, px_test, m.spatial.block_px, cfg.classes.include_nodata, out, protocol)
     io.write_json(out / "run.json", {"key": key})
     result = RunResult(out.name, variant, "pixel_series", protocol, 0, test, int(px_test.sum()), int(px_train.sum()), seed=seed)
     io.write_json(out / "series.json", {"features": model.names, "train_dates": len(t_train), "test_dates": len(t_test),

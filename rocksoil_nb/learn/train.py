@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 import platform
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from rocksoil_nb.learn import losses, metrics, models, series_baseline
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
-from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, RunResult, RunSpec, save_units
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, UNITS, RunResult, RunSpec, run_unit, save_units
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 from rocksoil_nb.prepare.splits import sample_units
@@ -296,9 +297,42 @@ def score_test(model, data, protocol: str, include_nodata: bool, out: Path) -> d
     unit (``test_units.npz``), from which intervals resample units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
     p, y, w, _ = predict_dataset(model, data)
     cm = metrics.confusion(y, p, w > 0)
-    units = sample_units(data.samples, protocol, data.manifest.spatial.block_px)
-    save_units(out, *metrics.unit_confusions(y, p, w > 0, units), protocol)
+    unit = run_unit("", data.kind, protocol)  # whole-year samples: blocks (a test period of one or two years)
+    units = sample_units(data.samples, "spatial" if unit == "block" else protocol, data.manifest.spatial.block_px)
+    save_units(out, *metrics.unit_confusions(y, p, w > 0, units), protocol, unit)
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
+
+
+def rescore_units(cfg, run_dir: Path) -> bool:
+    """Keep the per-unit test confusions of a finished run that lacks them (trained before they were kept) or keeps
+    them by another unit than :func:`rocksoil_nb.learn.runs.run_unit` says, from its saved model and its test split;
+    the run's scores must come out as recorded (else it is left alone with a warning: retrain it). True if rewritten."""
+    import warnings
+
+    from rocksoil_nb.learn.runs import unit_kind
+
+    run_dir = Path(run_dir)
+    r = RunResult.read(run_dir)
+    kind = models.kind_of(r.model)
+    if not r.test or unit_kind(run_dir) == run_unit(r.model, kind, r.protocol):
+        return False
+    if r.model == "pixel_series":
+        return series_baseline.rescore_units(cfg, run_dir, r)
+    from rocksoil_nb.infer.predict import load_run
+
+    net, spec = load_run(run_dir)
+    data = PatchData(cfg.layout.patches_dir(r.variant), r.protocol, "test", kind, batch_size=EVAL_BATCH, shuffle=False,
+                     include_nodata=cfg.classes.include_nodata, validity_channel=spec.validity_channel)
+    tmp = run_dir / ".rescore"
+    tmp.mkdir(exist_ok=True)
+    got = score_test(net, data, r.protocol, cfg.classes.include_nodata, tmp)
+    if got["confusion"] != r.test["confusion"]:
+        warnings.warn(f"{run_dir}: its test split no longer scores as recorded; retrain it for intervals", stacklevel=2)
+        shutil.rmtree(tmp)
+        return False
+    os.replace(tmp / UNITS, run_dir / UNITS)
+    shutil.rmtree(tmp)
+    return True
 
 
 def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
