@@ -50,24 +50,15 @@ def _draws(n_units: int, n: int, seed: int) -> np.ndarray:
 
 
 def batch_scores(cms: np.ndarray, include_nodata: bool = False) -> np.ndarray:
-    """OA, macro-F1 and mIoU (columns, in ``STATS`` order) of a stack of confusion matrices (..., C, C): the rules of
-    :func:`rocksoil_nb.learn.metrics.scores` (classes present in the reference, class 0 dropped unless scored), at once."""
-    cm = np.asarray(cms, np.float64).copy()
-    if not include_nodata:
-        cm[..., 0, :] = 0
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    support, predicted = cm.sum(-1), cm.sum(-2)
+    """OA, macro-F1 and mIoU (columns, in ``STATS`` order) of a stack of confusion matrices (..., C, C), by the rules
+    of :func:`rocksoil_nb.learn.metrics.scores` (classes present in the reference, class 0 dropped unless scored)."""
+    c = metrics.per_class(cms, include_nodata)
+    present = c["support"] > 0
+    n_present, total = present.sum(-1), c["support"].sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(support > 0, tp / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-        iou = np.where(support + predicted - tp > 0, tp / (support + predicted - tp), 0.0)
-        present = support > 0
-        n_present = present.sum(-1)
-        total = support.sum(-1)
-        oa = np.where(total > 0, tp.sum(-1) / total, 0.0)
-        mf1 = np.where(n_present > 0, (f1 * present).sum(-1) / n_present, 0.0)
-        miou = np.where(n_present > 0, (iou * present).sum(-1) / n_present, 0.0)
+        oa = np.where(total > 0, c["tp"].sum(-1) / total, 0.0)
+        mf1 = np.where(n_present > 0, (c["f1"] * present).sum(-1) / n_present, 0.0)
+        miou = np.where(n_present > 0, (c["iou"] * present).sum(-1) / n_present, 0.0)
     return np.stack([oa, mf1, miou], -1)
 
 

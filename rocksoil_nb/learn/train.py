@@ -318,9 +318,14 @@ def rescore_units(cfg, run_dir: Path) -> bool:
         return False
     if r.model == "pixel_series":
         return series_baseline.rescore_units(cfg, run_dir, r)
-    from rocksoil_nb.infer.predict import load_run
+    import joblib
+    import keras
 
-    net, spec = load_run(run_dir)
+    spec = RunSpec.read(run_dir)
+    if r.model == "pixel_rf":
+        net = joblib.load(run_dir / BASELINE_FILE)
+    else:
+        net = keras.saving.load_model(run_dir / (BEST if (run_dir / BEST).exists() else CKPT))
     data = PatchData(cfg.layout.patches_dir(r.variant), r.protocol, "test", kind, batch_size=EVAL_BATCH, shuffle=False,
                      include_nodata=cfg.classes.include_nodata, validity_channel=spec.validity_channel)
     tmp = run_dir / ".rescore"
