@@ -254,7 +254,7 @@ def seed_table(cfg, variant: str) -> pd.DataFrame:
     for k, title in (("oa", "OA"), ("f1", "F1")):
         out[f"{title} mean"], out[f"{title} sd"] = g[k].mean(), g[k].std(ddof=1)
         out[f"{title} min"], out[f"{title} max"] = g[k].min(), g[k].max()
-    out = out.reset_index()
+    out = out[out["seeds"] > 1].reset_index()  # a row of one seed has no spread
     out["model"] = out["model"].map(lambda m: MODEL_NAMES.get(m, m))
     return out.round(3)
 
@@ -287,8 +287,9 @@ def statement(table: pd.DataFrame, variant: str) -> str:
         models = g[g["verdict (macro-F1)"] != "a baseline"]
         if models.empty:
             continue
-        said = "; ".join(f"{m} ({n} {u}s) {_short(v, b)}" for m, n, u, v, b in
+        said = "; ".join(f"{m} ({n} {u}{'s' if n != 1 else ''}) {_short(v, b)}" for m, n, u, v, b in
                          zip(models["model"], models["test units"], models["unit"], models["verdict (macro-F1)"], models["best baseline"]))
-        parts.append(f"under the {proto} protocol: {said}")
+        mixed = " (rows kept by blocks and rows kept by dates are not paired: compare their intervals in the table)"
+        parts.append(f"under the {proto} protocol: {said}" + (mixed if g["unit"].nunique() > 1 else ""))
     return (f"**{variant}**, macro-F1 against the best baseline on the same held-out units (paired bootstrap of the held-out "
             f"units, {N_RESAMPLES} resamples, 95 %): " + "; ".join(parts) + ".")
