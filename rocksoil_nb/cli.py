@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--dates", default="all", choices=["all"], help="which dates to map")
     pr.add_argument("--batch", type=int, default=64, help="windows predicted at once (memory)")
     pr.add_argument("--quiet", action="store_true")
-    r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/")
+    r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/<profile>/")
     r.add_argument("--aoi", default="demo")
     r.add_argument("--profile", default=None)
     r.add_argument("--only", nargs="*")

@@ -1,5 +1,5 @@
 """Batch runs: execute the numbered notebooks with papermill for an area and profile,
-writing executed copies and HTML into ``reports/<aoi>/``.
+writing executed copies and HTML into ``reports/<aoi>/<profile>/``.
 
 A failing notebook keeps its executed copy (error visible) and HTML; the run stops there
 and exits non-zero naming it. A run never waits for ever: every cell has a time limit (the profile's
@@ -205,7 +205,7 @@ def _execute(nb: Path, out: Path, params: dict, kernel: str, root: Path, limits:
 
 
 def write_index(cfg, retried: list[str] | None = None) -> Path:
-    """``reports/<aoi>/index.html``: links to every executed notebook's HTML, the results tables and the map
+    """``reports/<aoi>/<profile>/index.html``: links to every executed notebook's HTML, the results tables and the map
     GeoTIFFs (with their QGIS styles), readable without Jupyter; notebooks that stalled once and were rerun."""
     import html
 

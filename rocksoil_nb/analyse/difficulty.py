@@ -1,6 +1,7 @@
 """How hard an area is for a per-pixel classifier: a random forest on one clear date
 against the same forest on each pixel's whole kept time series, with labels from the
-geology map and spatially disjoint blocks as folds (DESIGN §5, §6).
+geology map and spatially disjoint blocks as folds (the simulator is designed for a whole-series macro-F1 of
+roughly 0.4–0.6 there, one date doing poorly).
 
 This is a check of the data (simulated or real), not the workbook's baseline model.
 Scenes whose grid differs from the reference grid are left out here (03_preprocess aligns them).

@@ -125,7 +125,7 @@ class Preprocess:
 
 @dataclass
 class Patches:
-    """05_patches: the minimum-valid rule and the two split protocols."""
+    """05_patches: the minimum-valid rule and the split protocols (chronological, spatial; the thesis's file-name split on imports)."""
 
     min_valid_fraction: float = 0.5  # a patch is kept when this share of its pixels is valid and labelled (class != 0)
     test_fraction: float = 0.15
