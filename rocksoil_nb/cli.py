@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--aoi", default="demo")
     r.add_argument("--profile", default=None)
     r.add_argument("--only", nargs="*")
+    r.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps")
+    r.add_argument("--model", default=None, help="model for 08/09's maps: cnn | convlstm | tae | best (08)")
     a = ap.parse_args(argv)
     from rocksoil_nb import config
 
@@ -179,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             from rocksoil_nb.report import main as report_main
 
             args = ["--aoi", a.aoi] + (["--profile", a.profile] if a.profile else []) + (["--only", *a.only] if a.only else [])
+            args += (["--variant", a.variant] if a.variant else []) + (["--model", a.model] if a.model else [])
             return report_main(args)
     except config.ParameterError as e:
         print(f"rocksoil {a.cmd}: {e}", file=sys.stderr)

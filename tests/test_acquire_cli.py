@@ -37,3 +37,12 @@ def test_inventory_of_demo(demo_raw):
     assert inv.loc[("ECOSTRESS ECO_L2T_LSTE.002", "LST"), "files"] == 64
     assert inv.loc[("Sentinel-1 GRD", "VV"), "files"] == inv.loc[("Sentinel-1 GRD", "VH"), "files"]
     assert ("geology vector", "geology_map") in inv.index
+
+
+def test_cli_report_passes_variant_and_model(monkeypatch):
+    from rocksoil_nb import report
+
+    seen = {}
+    monkeypatch.setattr(report, "main", lambda args: seen.setdefault("args", args) and 0)
+    assert cli.main(["report", "--aoi", "demo", "--variant", "thermal_only", "--model", "best", "--only", "08"]) == 0
+    assert seen["args"] == ["--aoi", "demo", "--only", "08", "--variant", "thermal_only", "--model", "best"]
