@@ -25,7 +25,7 @@ import numpy as np
 
 from rocksoil_nb import config
 from rocksoil_nb.core import ecostress
-from rocksoil_nb.learn import flops, losses, models, train
+from rocksoil_nb.learn import flops, losses, models, registry, train
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.prepare import labels, steps
 from rocksoil_nb.simulate import simulate
@@ -82,7 +82,7 @@ def train_path(aoi: str = "villoslada", model: str = "cnn", epochs: int = 3) -> 
     train.train(cfg, "thermal_only", model, "spatial", epochs=epochs, out_dir=out, verbose=0, extra_callbacks=[clock],
                 evaluate_test=False, hp_overrides={"early_stopping_patience": epochs})
     path_s = clock.steady()
-    kind = "seq" if models.is_sequence_model(model) else "cnn"
+    kind = registry.kind_of(model)
     common = dict(protocol="spatial", kind=kind, batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata, seed=0)
     data = PatchData(cfg.layout.patches_dir("thermal_only"), split="train", shuffle=True, max_samples=cfg.profile.max_patches,
                      for_training=True, **common)
@@ -135,8 +135,10 @@ def main() -> None:
           f"C {a.channels}, base filters {a.filters}")
     print(f"{'model':9s} {'GFLOP/sample':>12s} {'batch':>5s} {'train/s':>8s} {'train %peak':>11s} {'predict/s':>9s} {'predict %peak':>13s}")
     rng = np.random.default_rng(0)
-    for name in models.MODELS:
-        shape = (a.patch, a.patch, a.channels) if name == "cnn" else (a.t, a.patch, a.patch, a.channels)
+    for name in registry.names(deep=True):
+        kind = registry.kind_of(name)
+        shape = ((a.patch, a.patch, a.channels) if kind == "cnn" else
+                 (a.t, a.patch, a.patch, a.channels + (models.DATE_CHANNELS if kind == "year" else 0)))
         m = models.build(name, shape, base_filters=a.filters)
         m.compile(optimizer=keras.optimizers.Adam(1e-4), loss=losses.make("weighted_focal", losses.class_weights("equal")))
         f = flops.model_flops(m) / 1e9

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rocksoil_nb import config
-from rocksoil_nb.learn import losses, metrics, models, train
-from rocksoil_nb.learn.baseline import PixelRF
+from rocksoil_nb.learn import losses, metrics, models, registry, train
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.learn.train import set_seed
@@ -22,7 +21,8 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
                epochs: int = 20, batch_size: int = 8, learning_rate: float = 1e-3, loss: str = "weighted_focal",
                class_weights=None, gamma: float = 2.0, base_filters: int = 16, l2: float = 0.0, dropout: float = 0.0,
                seed: int = 0, verbose: int = 0):
-    """Train ``model`` (cnn, convlstm, tae or pixel_rf) on patches ``x`` with class codes ``y`` (N, H, W).
+    """Train ``model`` (a deep model of :mod:`rocksoil_nb.learn.registry`, or ``pixel_rf``) on patches ``x``, class codes
+    ``y`` (N, H, W).
 
     ``w`` (N, H, W) marks pixels to learn from (0 = ignore); ``class_weights`` defaults to 1 for classes
     1-13 and 0 for class 0. Returns (model, history dict).
@@ -35,8 +35,11 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
         raise ValueError(f"x {x.shape} and y {y.shape} do not match: expected y of shape (N, H, W) = "
                          f"({x.shape[0]}, {x.shape[-3]}, {x.shape[-2]})")
     y_fit = np.where(np.asarray(w) > 0, y, losses.IGNORE).astype(np.int32) if w is not None else y
-    if model == "pixel_rf":
-        return PixelRF(seed=seed).fit(x, y, w), {}
+    entry = registry.get(model)
+    if not entry.deep:
+        if not entry.estimator:
+            raise ValueError(f"model {model!r} reads the whole series of an area's cube, not patch arrays; use fit_dataset")
+        return entry.load("estimator")(seed=seed).fit(x, y, w), {}
     set_seed(seed)
     cw = np.asarray(class_weights if class_weights is not None else losses.class_weights("equal"), dtype=float)
     net = models.build(model, x.shape[1:], base_filters=base_filters, l2=l2, dropout=dropout)

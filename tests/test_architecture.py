@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -147,10 +148,8 @@ def test_choices_are_checked_when_parameters_load():
 
 def test_one_sentinel_matching_rule():
     from rocksoil_nb.acquire import earthengine
-    from rocksoil_nb.config import Acquisition
     from rocksoil_nb.core import sentinel
 
-    assert Acquisition().sar_window_days == sentinel.SAR_WINDOW_DAYS and Acquisition().ndvi_window_days == sentinel.NDVI_WINDOW_DAYS
     t = pd.Timestamp("2022-06-01T10:00", tz="UTC")
     cand = pd.Series(pd.to_datetime(["2022-05-31T23:00", "2022-06-01T18:00", "2022-06-05T10:00"], utc=True))
     assert sentinel.nearest(t, cand, 0, same_day=True) == 1  # same UTC day only
@@ -253,3 +252,27 @@ def test_project_root_is_found_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # e.g. JupyterLab serving reports/<aoi>/<profile>/
     monkeypatch.delenv("ROCKSOIL_ROOT", raising=False)
     assert config.project_root() == ROOT
+
+
+def test_one_registry_of_models():
+    import typing
+
+    from rocksoil_nb.config.schema import RATE_KEYS, ModelName, Profile
+    from rocksoil_nb.learn import registry
+
+    assert set(typing.get_args(ModelName)) == set(registry.MODELS)  # the schema's choices are the registry's names
+    assert Profile().models == list(typing.get_args(ModelName))
+    with pytest.raises(ValueError, match=r"unknown model 'unet'; the registry has \['pixel_rf', 'pixel_series', 'cnn'"):
+        registry.get("unet")
+    for e in registry.MODELS.values():
+        assert e.rate in RATE_KEYS and e.kind in ("cnn", "seq", "year"), e.name
+        for what in ("fit", "warmup", "cost", "rescore", "build", "settings", "estimator"):
+            if getattr(e, what):
+                assert e.load(what) is not None, (e.name, what)  # every named function exists
+        assert bool(e.build) == e.deep, e.name
+    assert registry.names(deep=False) == ["pixel_rf", "pixel_series"] and registry.title("majority") == "majority"
+    # no module outside the registry branches on a model's name
+    offenders = [f"{f.relative_to(ROOT)}:{i}" for f in sorted(PKG.rglob("*.py")) if f.name not in ("registry.py", "schema.py")
+                 for i, line in enumerate(f.read_text().splitlines(), 1)
+                 if re.search(r"""model\w* (==|!=|in|not in) \(?["'](cnn|convlstm|tae|pixel_rf|pixel_series)""", line)]
+    assert offenders == []

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rocksoil_nb.analyse.results import BASELINES
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
+from rocksoil_nb.learn import registry
 from rocksoil_nb.learn.runs import METRICS, RunResult
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.steps import load_labels
@@ -54,7 +54,8 @@ def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
 
 
 def map_run(cfg, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
-    """The model whose maps 08 draws: the named one, or (``best``) the deep model with the highest test macro-F1."""
+    """The model whose maps 08 draws: the named one, or (``best``) the model that maps a scene (its registry
+    entry's ``maps``) with the highest test macro-F1."""
     variant = patches.primary_variant(cfg, variant)
     r = results[(results["area"] == cfg.name) & (results["profile"] == cfg.profile_name) & (results["variant"] == variant)
                 & (results["protocol"] == protocol)]
@@ -65,7 +66,7 @@ def map_run(cfg, results: pd.DataFrame, variant: str | None = None, protocol: st
         if model not in set(r["model"]):
             raise FileNotFoundError(f"no finished {variant}-{model}-{protocol} run for {cfg.name}; train it in 07_train")
         return model
-    deep = r[~r["model"].isin(BASELINES)]
+    deep = r[r["model"].map(lambda m: bool(registry.get(m).maps))]  # models that map a scene
     return str((deep if len(deep) else r).sort_values("f1", ascending=False)["model"].iloc[0])
 
 

@@ -29,7 +29,7 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
-from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.prepare import splits
 
 N_RESAMPLES = 1000
@@ -38,7 +38,6 @@ LEVEL = 0.95
 #: units it is rough and, if anything, too narrow: it cannot see variation the units do not show)
 MIN_UNITS = 3
 STATS = ("oa", "macro_f1", "miou")
-BASELINES = ("pixel_rf", "pixel_series")  # the per-pixel baseline runs (the majority guess is derived, not trained)
 
 
 sample_units = splits.sample_units  # the held-out unit of each sample: one rule, beside the protocols
@@ -202,7 +201,7 @@ def versus_baselines(cfg, variant: str) -> pd.DataFrame:
     RF and the whole-series baseline where they keep the same kind of unit (blocks or dates), the one with the highest
     macro-F1 on the units both hold; with its interval and verdict. Runs trained before units were kept are left out
     (``rocksoil_nb.learn.experiments.keep_units`` gives them their units)."""
-    from rocksoil_nb.analyse.results import MODEL_NAMES, majority_class
+    from rocksoil_nb.analyse.results import majority_class
     from rocksoil_nb.core.classes import NAMES
 
     include0 = cfg.classes.include_nodata
@@ -213,15 +212,15 @@ def versus_baselines(cfg, variant: str) -> pd.DataFrame:
         k = majority_class(cfg, variant, protocol)
         for m, h in models.items():
             b = bootstrap(h.confs, include0)
-            row = {"protocol": protocol, "model": MODEL_NAMES.get(m, m), "seeds": len(h.seeds), "test units": len(h.units),
+            row = {"protocol": protocol, "model": registry.title(m), "seeds": len(h.seeds), "test units": len(h.units),
                    "unit": h.kind, "OA": b["oa"][0], "OA 95 %": _span(b["oa"]), "F1": b["macro_f1"][0],
                    "F1 95 %": _span(b["macro_f1"])}
-            if m in BASELINES:
+            if not registry.is_deep(m):  # the per-pixel baselines (the majority guess is derived, not trained)
                 row.update({"best baseline": "", "F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": "a baseline"})
                 rows.append(row)
                 continue
             cands = {f"the majority class ({NAMES[k]})": _majority(h, k)}
-            cands.update({MODEL_NAMES[x]: models[x] for x in BASELINES if x in models and models[x].kind == h.kind})
+            cands.update({registry.title(x): models[x] for x in registry.names(deep=False) if x in models and models[x].kind == h.kind})
             pairs = {name: _common(h, c) for name, c in cands.items()}
             name, (a, bb) = max(pairs.items(), key=lambda kv: batch_scores(kv[1][1].sum(1), include0).mean(0)[1])
             diff = paired(a, bb, include0)
@@ -241,7 +240,6 @@ def seed_table(cfg, variant: str) -> pd.DataFrame:
     """How much a row moves with the training seed: per (protocol, model) of the variant, over the runs of the profile's
     ``seeds``: their number, and OA and macro-F1 as mean, standard deviation, lowest and highest (from each run's
     ``metrics.json``)."""
-    from rocksoil_nb.analyse.results import MODEL_NAMES
     from rocksoil_nb.learn.runs import RunResult
 
     rows = [(r.protocol, r.model, r.seed, r.score("oa"), r.score("macro_f1"))
@@ -255,7 +253,7 @@ def seed_table(cfg, variant: str) -> pd.DataFrame:
         out[f"{title} mean"], out[f"{title} sd"] = g[k].mean(), g[k].std(ddof=1)
         out[f"{title} min"], out[f"{title} max"] = g[k].min(), g[k].max()
     out = out[out["seeds"] > 1].reset_index()  # a row of one seed has no spread
-    out["model"] = out["model"].map(lambda m: MODEL_NAMES.get(m, m))
+    out["model"] = out["model"].map(registry.title)
     return out.round(3)
 
 

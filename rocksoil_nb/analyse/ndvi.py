@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.analyse import evaluation
-from rocksoil_nb.analyse.results import MODEL_NAMES
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
+from rocksoil_nb.learn import registry
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import open_cube
 from rocksoil_nb.prepare.steps import load_labels
@@ -222,7 +222,7 @@ def analyse(cfg, variant: str | None = None, model: str = "convlstm", protocol: 
               include_nodata=cfg.classes.include_nodata)
     stats = pearson(p.ndvi, p.confidence, p.block, seed=0)
     table = by_ndvi_class(p)
-    row = findings(cfg.name, MODEL_NAMES.get(model, model), p, stats)
+    row = findings(cfg.name, registry.title(model), p, stats)
     io.write_csv(cfg.layout.tables_dir / "ndvi_findings.csv", row)
     io.write_csv(cfg.layout.tables_dir / "ndvi_by_class.csv", table)
     return NdviResult(p, stats, table, row, maps_dir)

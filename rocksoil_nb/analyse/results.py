@@ -19,13 +19,10 @@ import pandas as pd
 
 from rocksoil_nb import config
 from rocksoil_nb.core import classes, io
-from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
-MODEL_NAMES = {"cnn": "CNN", "convlstm": "ConvLSTM", "tae": "U-TAE", "pixel_rf": "per-pixel RF",
-               "pixel_series": "per-pixel series"}  # RF: one date's bands per pixel; series: features of the whole series
-BASELINES = ("pixel_rf", "pixel_series")  # per-pixel models: rows beside the deep ones, never drawn as the 'best' map
 GREEN, YELLOW, RED = "#b7e1a1", "#fbe38e", "#f4a6a6"
 STATS = ("oa", "f1", "miou")
 #: per statistic: the value (mean over training seeds), its 95 % bootstrap interval over the held-out units and the
@@ -181,12 +178,12 @@ def results_table(results: pd.DataFrame, variant: str) -> pd.DataFrame:
     out[("thesis published (its data)", "F1")] = [pub["f1"].get((ta.get(a) or a, m), np.nan) for a, _, m in idx]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     maj = r[r["model"] == "majority"].groupby(["area", "profile"])["majority_class"].first()
-    order = {"majority": 0, "pixel_rf": 1, "pixel_series": 2, "cnn": 3, "convlstm": 4, "tae": 5}
+    order = {"majority": 0, **{m: e.rank for m, e in registry.MODELS.items()}}
     rows = sorted(range(len(idx)), key=lambda i: (idx[i][0], idx[i][1], order.get(idx[i][2], 9)))
     out = out.iloc[rows]
 
     def label(a, prof, m):
-        return f"majority class ({maj.get((a, prof), '?')})" if m == "majority" else MODEL_NAMES.get(m, m)
+        return f"majority class ({maj.get((a, prof), '?')})" if m == "majority" else registry.title(m)
 
     out.index = pd.MultiIndex.from_tuples([(idx[i][0], idx[i][1], label(*idx[i])) for i in rows], names=keys)
     return out.round(3)

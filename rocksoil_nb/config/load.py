@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from rocksoil_nb.config.schema import AreaConfig, ModelName, Profile
+from rocksoil_nb.config.schema import RATE_KEYS, AreaConfig, ModelName, Profile
 from rocksoil_nb.core.grid import thermal_grid
 
 
@@ -251,7 +251,7 @@ def _check_ranges(cfg: AreaConfig, src: str) -> None:
     _need(0 <= h.dropout < 1, src, "hyperparameters.dropout", "in [0, 1)", h.dropout)
     _need(h.focal_gamma >= 0, src, "hyperparameters.focal_gamma", "0 or more", h.focal_gamma)
     lr = h.learning_rate
-    need = [m for m in ("cnn", "convlstm") if m not in lr]
+    need = [m for m in RATE_KEYS if m not in lr]
     _need(not need, src, "hyperparameters.learning_rate",
           f"a rate for every model family: cnn (CNN, per-pixel models) and convlstm (ConvLSTM, tae); missing {need}", lr)
     unknown = sorted(set(lr) - set(typing.get_args(ModelName)))

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,10 @@ from rocksoil_nb.core.sentinel import NDVI_WINDOW_DAYS, SAR_WINDOW_DAYS
 
 SourceName = Literal["simulated", "appeears+gee", "local", "thesis_patches"]
 LossName = Literal["cross_entropy", "weighted_cross_entropy", "weighted_focal"]
+#: the model names of the registry (:mod:`rocksoil_nb.learn.registry`, which config may not import: a test keeps them equal)
 ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"]
+#: the keys of ``hyperparameters.learning_rate`` every area gives (each registry entry's ``rate`` is one of them)
+RATE_KEYS = ("cnn", "convlstm")
 VariantName = Literal["thermal_only", "thermal_sar", "sar_thermal_only", "day", "night", "winter", "summer"]
 ProtocolName = Literal["thesis", "spatial", "thesis_files"]
 SweepParam = Literal["learning_rate", "l2", "batch_size", "base_filters"]
@@ -149,7 +153,7 @@ class Profile:
     tuning_epochs: int = 0  # epochs per tuning trial, sweep and loss-comparison run; 0 = the profile's epochs
     tuning_max_patches: int = 0  # samples per tuning run; 0 = max_patches
     variants: list[VariantName] = field(default_factory=lambda: ["thermal_only"])  # what 07_train trains
-    models: list[ModelName] = field(default_factory=lambda: ["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"])
+    models: list[ModelName] = field(default_factory=lambda: list(typing.get_args(ModelName)))
     protocols: list[ProtocolName] = field(default_factory=lambda: ["thesis", "spatial"])
     # training seeds of every run of the matrix: one by default (budget); several give the spread over seeds in every
     # table beside the bootstrap interval (seed 0 is the run in models/<aoi>/<profile>/, seed s>0 in seed<s>/)

@@ -56,3 +56,29 @@ class PixelRF:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(-1)
+
+
+def warmup(cfg, variant: str, model: str = "pixel_rf", protocol: str = "spatial", seed: int = 0) -> dict[str, float]:
+    """Seconds per training pixel of the forest (fit on a sample, scaled linearly) and per predicted batch."""
+    import time
+
+    from rocksoil_nb.learn.datasets import PatchData
+
+    data = PatchData(cfg.layout.patches_dir(variant), protocol, "train", "cnn", batch_size=32, seed=seed, max_samples=32,
+                     include_nodata=cfg.classes.include_nodata, validity_channel=cfg.preprocess.validity_channel)
+    x, y, w = data[0]
+    t0 = time.perf_counter()
+    rf = PixelRF(seed=seed).fit(x, y, w)
+    fit = (time.perf_counter() - t0) / max(int((w > 0).sum()), 1)
+    t0 = time.perf_counter()
+    rf.predict_proba(x)
+    return {"pixel": fit, "predict": time.perf_counter() - t0, "batch": len(x)}
+
+
+def cost(row, warm: dict, cfg) -> float:
+    """Estimated seconds of one planned run (a row of the experiment plan) from :func:`warmup`: the fit on the run's
+    training pixels (at most :data:`MAX_PIXELS`) and the prediction of its test patches."""
+    import math
+
+    fit_px = min(row.train_samples * cfg.hyperparameters.patch_size ** 2, MAX_PIXELS)
+    return fit_px * warm["pixel"] + math.ceil(row.test_samples / warm["batch"]) * warm["predict"]

@@ -25,8 +25,7 @@ from tqdm.auto import tqdm
 
 from rocksoil_nb.core import io, locks
 from rocksoil_nb.core.classes import N_CLASSES
-from rocksoil_nb.learn import losses, models, series_baseline, train, tune
-from rocksoil_nb.learn.baseline import MAX_PIXELS, PixelRF
+from rocksoil_nb.learn import losses, models, registry, train, tune
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import probabilities
 from rocksoil_nb.learn.runs import RunResult
@@ -35,10 +34,6 @@ from rocksoil_nb.prepare.manifest import DatasetManifest
 
 PLAN_FILE = "plan.csv"
 WARMUP_STEPS = 3  # timed training steps per model in the warm-up (after one untimed step that builds the graph)
-
-
-def _kind(model: str) -> str:
-    return models.kind_of(model)
 
 
 def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
@@ -68,9 +63,9 @@ def matrix(cfg) -> list[tuple[str, str, str]]:
         if "thesis_files" not in protos and "thesis_files" in m.kinds["cnn"].protocols:
             protos.append("thesis_files")
         # a model whose samples the dataset lacks is left out (an old dataset without year samples: no tae)
-        usable = [model for model in cfg.profile.models if model in ("pixel_rf", "pixel_series") or _kind(model) in m.kinds]
+        usable = [model for model in cfg.profile.models if not registry.is_deep(model) or registry.kind_of(model) in m.kinds]
         # a model whose kind of sample has no training sample under a protocol (a few dates: no sequence) is left out
-        out += [(v, model, p) for model in usable for p in protos if _trainable(m, _kind(model), p)]
+        out += [(v, model, p) for model in usable for p in protos if _trainable(m, registry.kind_of(model), p)]
     return out
 
 
@@ -85,20 +80,20 @@ def plan(cfg, use_tuned: bool = False) -> pd.DataFrame:
     for seed in cfg.profile.seeds:
         for v, m, p in matrix(cfg):
             d = cfg.layout.run_dir(v, m, p, seed)
-            n = _counts(cfg, v, _kind(m), p)
+            n = _counts(cfg, v, registry.kind_of(m), p)
             rows.append({"variant": v, "model": m, "protocol": p, "seed": seed, "train_samples": n.get("train", 0),
                          "val_samples": n.get("val", 0), "test_samples": n.get("test", 0),
-                         "epochs": 0 if m in ("pixel_rf", "pixel_series") else hp.epochs, "batch_size": hp.batch_size,
+                         "epochs": hp.epochs if registry.is_deep(m) else 0, "batch_size": hp.batch_size,
                          "finished": train.is_finished(cfg, v, m, p, tuned, d, seed), "folder": str(d)})
     return pd.DataFrame(rows)
 
 
-def _warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
+def warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
     """Seconds per training batch (reading included), per prediction batch, per checkpoint, and to build."""
     import keras
 
     hp = cfg.hyperparameters
-    common = dict(protocol=protocol, kind=_kind(model), batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata,
+    common = dict(protocol=protocol, kind=registry.kind_of(model), batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata,
                   seed=seed, validity_channel=cfg.preprocess.validity_channel)
     data = PatchData(cfg.layout.patches_dir(variant), split="train", max_samples=(WARMUP_STEPS + 2) * hp.batch_size,
                      for_training=True, **common)
@@ -125,17 +120,14 @@ def _warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) ->
     return {"build": build, "step": step, "predict": pred, "save": save}
 
 
-def _warmup_rf(cfg, variant: str, protocol: str, seed: int = 0) -> dict[str, float]:
-    """Seconds per training pixel of the forest (fit on a sample, scaled linearly) and per predicted batch."""
-    data = PatchData(cfg.layout.patches_dir(variant), protocol, "train", "cnn", batch_size=32, seed=seed, max_samples=32,
-                     include_nodata=cfg.classes.include_nodata, validity_channel=cfg.preprocess.validity_channel)
-    x, y, w = data[0]
-    t0 = time.perf_counter()
-    rf = PixelRF(seed=seed).fit(x, y, w)
-    fit = (time.perf_counter() - t0) / max(int((w > 0).sum()), 1)
-    t0 = time.perf_counter()
-    rf.predict_proba(x)
-    return {"pixel": fit, "predict": time.perf_counter() - t0, "batch": len(x)}
+def cost_deep(row, warm: dict, cfg) -> float:
+    """Estimated seconds of one planned deep run from :func:`warmup_deep`: epochs × (training batches × step +
+    validation and probe batches × prediction + two checkpoints) + test prediction + build."""
+    bs = cfg.hyperparameters.batch_size
+    probe = min(row.train_samples, 4 * bs)
+    per_epoch = (math.ceil(row.train_samples / bs) * warm["step"] + (math.ceil(row.val_samples / bs) + math.ceil(probe / bs))
+                 * warm["predict"] + 2 * warm["save"])
+    return row.epochs * per_epoch + math.ceil(row.test_samples / bs) * warm["predict"] + warm["build"]
 
 
 def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True, use_tuned: bool = False) -> pd.DataFrame:
@@ -154,25 +146,11 @@ def _estimate(cfg, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -
     keys = sorted({(r.variant, r.model) for r in open_.itertuples()}, key=lambda k: (k[1], k[0]))
     for v, m in tqdm(keys, desc="warm-up", unit="model", disable=not progress):
         p = open_[(open_.variant == v) & (open_.model == m)]["protocol"].iloc[0]
-        warm[(v, m)] = (_warmup_rf(cfg, v, p) if m == "pixel_rf" else series_baseline.warmup(cfg, v) if m == "pixel_series"
-                        else _warmup_deep(cfg, v, m, p))
-    bs = cfg.hyperparameters.batch_size
-    px = cfg.hyperparameters.patch_size ** 2
+        warm[(v, m)] = registry.get(m).load("warmup")(cfg, v, m, p)
     est = []
     for r in todo.itertuples():
         w = warm.get((r.variant, r.model))
-        if r.finished or w is None:
-            est.append(0.0)
-        elif r.model == "pixel_rf":
-            fit_px = min(r.train_samples * px, MAX_PIXELS)
-            est.append(fit_px * w["pixel"] + math.ceil(r.test_samples / w["batch"]) * w["predict"])
-        elif r.model == "pixel_series":  # features of every date (twice where the test period differs), the fit
-            est.append(w["dates"] * w["date"] * (1 if r.protocol == "spatial" else 1.2) + w["fit"] * w["run_pixels"] / w["fit_pixels"])
-        else:
-            probe = min(r.train_samples, 4 * bs)
-            per_epoch = (math.ceil(r.train_samples / bs) * w["step"] + (math.ceil(r.val_samples / bs) + math.ceil(probe / bs))
-                         * w["predict"] + 2 * w["save"])
-            est.append(r.epochs * per_epoch + math.ceil(r.test_samples / bs) * w["predict"] + w["build"])
+        est.append(0.0 if r.finished or w is None else registry.get(r.model).load("cost")(r, w, cfg))
     todo["estimated_s"] = np.round(est, 1)
     _write_plan(cfg, todo)
     return todo
@@ -206,7 +184,7 @@ def describe(todo: pd.DataFrame, cfg=None) -> str:
     whole report will take (:func:`report_expectation`)."""
     open_ = todo[~todo["finished"]]
     total = float(todo.get("estimated_s", pd.Series(dtype=float)).sum())
-    deep = open_[~open_.model.isin(["pixel_rf", "pixel_series"])]
+    deep = open_[open_.model.map(registry.is_deep)]
     text = (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
             f"({len(deep)} deep: {int((deep.train_samples * deep.epochs).sum()):,} sample-epochs); "
             f"estimated {total / 60:.1f} min on this machine" + (" (serial)" if total else ""))
@@ -341,6 +319,6 @@ def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> lis
         if r.seed != 0:
             continue
         d = cfg.layout.run_dir(r.variant, r.model, r.protocol)
-        if r.model not in ("pixel_rf", "pixel_series") and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
+        if registry.is_deep(r.model) and (protocol is None or r.protocol == protocol) and (d / "history.csv").exists():
             out.append(d)
     return out

@@ -24,8 +24,8 @@ import keras
 from keras import layers, ops, regularizers
 
 from rocksoil_nb.core.classes import N_CLASSES
+from rocksoil_nb.learn import registry
 
-MODELS = ("cnn", "convlstm", "tae")
 #: planes appended to every date of a ``tae`` input: sin(doy), cos(doy) (doy scaled to 2 pi per 365.25 days), day pass, present
 DATE_CHANNELS = 4
 
@@ -199,22 +199,13 @@ def _check_divisible(h: int, w: int, depth: int) -> None:
 
 
 def build(name: str, input_shape, **kw) -> keras.Model:
-    """Build model ``name`` (cnn, convlstm, tae) for ``input_shape`` (without the batch axis)."""
-    builders = {"cnn": build_cnn, "convlstm": build_convlstm, "tae": build_tae}
-    if name not in builders:
-        raise ValueError(f"unknown model {name!r}; choose from {MODELS} (or pixel_rf, the per-pixel baseline)")
-    expected = 3 if name == "cnn" else 4
+    """Build deep model ``name`` of the registry (:mod:`rocksoil_nb.learn.registry`) for ``input_shape`` (without the
+    batch axis): (H, W, C) for models reading one date, (T, H, W, C) for those reading a series."""
+    entry = registry.get(name)
+    if not entry.deep:
+        raise ValueError(f"model {name!r} is a per-pixel estimator, not a network; deep models: {registry.names(deep=True)}")
+    expected = 3 if entry.kind == "cnn" else 4
     if len(input_shape) != expected:
         raise ValueError(f"model {name!r} takes inputs of {expected} axes ({'H, W, C' if expected == 3 else 'T, H, W, C'}), "
                          f"got {tuple(input_shape)}")
-    return builders[name](tuple(int(s) for s in input_shape), **kw)
-
-
-def is_sequence_model(name: str) -> bool:
-    return name in ("convlstm", "tae")
-
-
-def kind_of(name: str) -> str:
-    """The dataset samples a model takes: ``cnn`` (one date), ``seq`` (the thesis's T = 5 dates, ConvLSTM) or
-    ``year`` (every kept pass of a calendar year, ``tae``)."""
-    return {"convlstm": "seq", "tae": "year"}.get(name, "cnn")
+    return entry.load("build")(tuple(int(s) for s in input_shape), **kw)

@@ -2,7 +2,8 @@
 
 * :class:`RunSpec` (``inputs.json``): what the model expects of its inputs, so that 08's maps and
   ``rocksoil predict`` apply it unchanged to the area's cube or to new scenes;
-* :class:`RunResult` (``metrics.json``): what the run scored on its test split.
+* :class:`RunResult` (``metrics.json``): what the run scored on its test split;
+* :class:`Fit`: a run being trained, what every model's ``fit`` of the registry receives.
 
 Both read the files earlier versions wrote; a file lacking a field says which and asks for a retrain.
 """
@@ -10,8 +11,12 @@ Both read the files earlier versions wrote; a file lacking a field says which an
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rocksoil_nb.config import RunName
 from rocksoil_nb.core import io
@@ -133,6 +138,28 @@ class RunResult(_RunRecord):
         return None if not self.test else self.test.get(name)
 
 
+@dataclass
+class Fit:
+    """One run being trained: the area config, what is trained (variant, model, protocol, seed), its folder and key (see
+    :func:`rocksoil_nb.learn.train.run_key`), the hyperparameters after overrides, the class weighting (``area`` or
+    ``equal``), Keras verbosity and extra callbacks (deep models), whether to score the test split, and the start time
+    (seconds since the epoch)."""
+
+    cfg: Any
+    variant: str
+    model: str
+    protocol: str
+    out: Path
+    key: dict
+    seed: int
+    hp: Any
+    weights: str = "area"
+    verbose: int = 0
+    extra_callbacks: list = field(default_factory=list)
+    evaluate_test: bool = True
+    t0: float = 0.0
+
+
 def save_units(run_dir: Path, units, confusions, protocol: str, kind: str | None = None) -> Path:
     """Write a run's test confusion matrices per held-out unit (``test_units.npz``: ``units``, ``confusions``, and the
     ``kind`` of unit: ``block`` (spatial blocks) or ``date``; by default the protocol's own unit)."""
@@ -153,7 +180,10 @@ def run_unit(model: str, kind: str, protocol: str) -> str:
     """The unit a run's test confusions are kept by: the protocol's, except for models that predict a whole test
     period at once (the whole-series baseline; whole-year samples, ``tae``), whose held-out period is one or two
     units: they are kept by spatial blocks (their intervals then say how accuracy varies over the ground)."""
-    return "block" if model == "pixel_series" or kind == "year" else protocol_unit(protocol)
+    from rocksoil_nb.learn import registry
+
+    whole = model in registry.MODELS and registry.get(model).whole_series
+    return "block" if whole or kind == "year" else protocol_unit(protocol)
 
 
 def unit_kind(run_dir: Path) -> str | None:
@@ -176,3 +206,20 @@ def read_units(run_dir: Path):
         return None
     with np.load(p) as z:
         return z["units"], z["confusions"]
+
+
+def keep_rescored(run_dir: Path, recorded: dict, score: Callable[[Path], dict]) -> bool:
+    """Score a finished run's test split again into a temporary folder (``score(folder)`` returns the test scores and
+    writes ``test_units.npz`` there) and keep its per-unit confusions if the confusion matrix comes out as ``recorded``
+    (else a warning: retrain it). True if kept."""
+    run_dir = Path(run_dir)
+    tmp = run_dir / ".rescore"
+    tmp.mkdir(exist_ok=True)
+    try:
+        if score(tmp)["confusion"] != recorded["confusion"]:
+            warnings.warn(f"{run_dir}: its test split no longer scores as recorded; retrain it for intervals", stacklevel=3)
+            return False
+        (tmp / UNITS).replace(run_dir / UNITS)
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

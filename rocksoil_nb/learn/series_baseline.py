@@ -10,7 +10,6 @@ test pixels' features come from the test period only. Scores count each labelled
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics
 from rocksoil_nb.learn.baseline import all_classes
-from rocksoil_nb.learn.runs import UNITS, RunResult, save_units
+from rocksoil_nb.learn.runs import Fit, RunResult, save_units
 from rocksoil_nb.learn.series_features import pixel_features
 from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -123,11 +122,8 @@ def _score(model, features: np.ndarray, labels: np.ndarray, px_test: np.ndarray,
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
 
 
-def rescore_units(cfg, run_dir: Path, result: RunResult) -> bool:
-    """Keep the per-block test confusions of a finished baseline run that lacks them, from its saved model; the scores
-    must come out as recorded (else a warning: retrain it). True if written."""
-    import warnings
-
+def rescore(cfg, run_dir: Path, result: RunResult, folder: Path) -> dict:
+    """Test scores of a finished run's saved model on its test pixels, per-block confusions written to ``folder``."""
     import joblib
 
     from rocksoil_nb.prepare.steps import load_labels
@@ -137,24 +133,16 @@ def rescore_units(cfg, run_dir: Path, result: RunResult) -> bool:
     labels = load_labels(cfg)
     t_test, px_test = split_pixels(ds_dir, result.protocol, labels, cfg.classes.include_nodata)["test"]
     model = joblib.load(Path(run_dir) / MODEL_FILE)
-    tmp = Path(run_dir) / ".rescore"
-    tmp.mkdir(exist_ok=True)
-    try:
-        got = _score(model, cube_features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
-                     cfg.classes.include_nodata, tmp, result.protocol)
-        if got["confusion"] != result.test["confusion"]:
-            warnings.warn(f"{run_dir}: its test split no longer scores as recorded; retrain it for intervals", stacklevel=2)
-            return False
-        (tmp / UNITS).replace(Path(run_dir) / UNITS)
-        return True
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return _score(model, cube_features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
+                  cfg.classes.include_nodata, folder, result.protocol)
 
 
-def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int = 0) -> RunResult:
-    """Fit and score the baseline for one (variant, protocol); writes the model, metrics, the run record and
-    ``series.json`` (features used, dates and pixels of each split) to ``out``."""
+def fit(run: Fit) -> RunResult:
+    """Fit and score the baseline for one run; writes the model and ``series.json`` (features used, dates and pixels of
+    each split) to its folder."""
     import joblib
+
+    cfg, variant, protocol, out, seed = run.cfg, run.variant, run.protocol, run.out, run.seed
 
     from rocksoil_nb.prepare.steps import load_labels
 
@@ -174,16 +162,15 @@ def train_run(cfg, variant: str, protocol: str, out: Path, key: dict, seed: int 
     if px_test.any() and len(t_test):
         f_test = f_train if np.array_equal(t_test, t_train) else cube_features(m.cube, t_test, m.bands)[0]
         test = _score(model, f_test, labels, px_test, m.spatial.block_px, cfg.classes.include_nodata, out, protocol)
-    io.write_json(out / "run.json", {"key": key})
-    result = RunResult(out.name, variant, "pixel_series", protocol, 0, test, int(px_test.sum()), int(px_train.sum()), seed=seed)
+    result = RunResult(out.name, variant, run.model, protocol, 0, test, int(px_test.sum()), int(px_train.sum()), seed=seed)
     io.write_json(out / "series.json", {"features": model.names, "train_dates": len(t_train), "test_dates": len(t_test),
                                         "train_pixels": int(px_train.sum()), "test_pixels": int(px_test.sum()),
                                         "duration_s": round(time.time() - t0, 1)})
-    result.write(out)
     return result
 
 
-def warmup(cfg, variant: str, seed: int = 0, dates: int = 8, pixels: int = 20_000) -> dict[str, float]:
+def warmup(cfg, variant: str, model: str = "pixel_series", protocol: str = "spatial", seed: int = 0, dates: int = 8,
+           pixels: int = 20_000) -> dict[str, float]:
     """Seconds per date of feature computation (timed on ``dates`` dates) and the classifier's fit on ``pixels``
     labelled pixels of the area, with the pixel count a run fits on (for a linear scale-up)."""
     from rocksoil_nb.prepare.steps import load_labels
@@ -203,3 +190,9 @@ def warmup(cfg, variant: str, seed: int = 0, dates: int = 8, pixels: int = 20_00
     fit = time.perf_counter() - t0
     return {"date": per_date, "fit": fit, "fit_pixels": max(len(sample), 1), "run_pixels": min(int((labels > 0).sum()), MAX_PIXELS),
             "dates": n}
+
+
+def cost(row, warm: dict, cfg) -> float:
+    """Estimated seconds of one planned run (a row of the experiment plan) from :func:`warmup`: features of every date
+    (a fifth more where the test period differs) and the fit, scaled linearly to the run's pixels."""
+    return warm["dates"] * warm["date"] * (1 if row.protocol == "spatial" else 1.2) + warm["fit"] * warm["run_pixels"] / warm["fit_pixels"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import platform
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.core import io, locks
-from rocksoil_nb.learn import losses, metrics, models, series_baseline
+from rocksoil_nb.learn import losses, metrics, models, registry, runs
 from rocksoil_nb.learn.baseline import PixelRF
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
-from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, UNITS, RunResult, RunSpec, run_unit, save_units
+from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS, METRICS, Fit, RunResult, RunSpec
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
 from rocksoil_nb.prepare.splits import sample_units
@@ -31,13 +31,14 @@ from rocksoil_nb.prepare.splits import sample_units
 STATE = "state.json"
 LOADER_THREADS = 2  # threads preparing the next training batches while the model trains on the current one
 EVAL_BATCH = 64  # samples per prediction call when scoring validation and test splits (fewer, larger calls)
+log = logging.getLogger(__name__)
 CHECKPOINT_EVERY_S = 60.0  # write the resume checkpoint at most this often (and always at the end of training)
 
 
 def learning_rate(hp, model: str) -> float:
-    """Per-model learning rate (thesis Table 11): ConvLSTM's for the sequence models, CNN's otherwise."""
-    key = "convlstm" if models.is_sequence_model(model) else "cnn"
-    return float(hp.learning_rate.get(model, hp.learning_rate.get(key)))
+    """Per-model learning rate (thesis Table 11): the model's own if given, else its registry entry's (``rate``:
+    ConvLSTM's for the sequence models, CNN's otherwise)."""
+    return float(hp.learning_rate.get(model, hp.learning_rate.get(registry.get(model).rate)))
 
 
 def validation_cap(max_samples: int) -> int:
@@ -219,77 +220,104 @@ def train(cfg, variant: str | None = None, model: str = "cnn", protocol: str = "
 
 def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, weights: str, seed: int, max_samples: int | None,
            out: Path, hp_overrides: dict | None, verbose: int, extra_callbacks: list | None, evaluate_test: bool) -> RunResult:
-    import keras
-
-
+    """Reuse a finished run of the same key, else train it through the model's registry entry (its ``fit``)."""
+    entry = registry.get(model)
     key = json_roundtrip(run_key(cfg, variant, model, protocol, epochs, weights, seed, max_samples, hp_overrides))
-    hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
-    epochs, max_samples = key["epochs"], key["max_samples"]
-    include0 = cfg.classes.include_nodata
-    kind = models.kind_of(model)
-    ds_dir = cfg.layout.patches_dir(variant)
-    manifest = DatasetManifest.read(ds_dir)
+    manifest = DatasetManifest.read(cfg.layout.patches_dir(variant))
     out.mkdir(parents=True, exist_ok=True)
-    done = out / METRICS
-    spec = input_spec(cfg, manifest, variant, model, protocol, kind)
+    spec = input_spec(cfg, manifest, variant, model, protocol, entry.kind)
     if io.read_json_or(out / INPUTS) != spec.to_json():  # missing, damaged or another spec: rewritten
         spec.write(out)
     old_key = finished_key(out)
     if old_key == key:
         return RunResult.read(out)
-    if old_key is not None and verbose:
+    if old_key is not None:
         changed = sorted(k for k in set(old_key) | set(key) if old_key.get(k) != key.get(k))
-        print(f"retraining {out.name}: {', '.join(changed)} changed since it was trained")
-    done.unlink(missing_ok=True)  # the old result stops counting the moment a retrain starts (an interrupted one is redone)
+        log.info("retraining %s: %s changed since it was trained", out.name, ", ".join(changed))
+    (out / METRICS).unlink(missing_ok=True)  # the old result stops counting the moment a retrain starts
     set_seed(seed)
-    if model == "pixel_series":
-        t0 = time.time()
-        result = series_baseline.train_run(cfg, variant, protocol, out, key, seed)
-        _write_manifest(cfg, out, key, seed, t0, result)
-        return result
-    common = dict(protocol=protocol, kind=kind, batch_size=hp.batch_size, include_nodata=include0, seed=seed,
-                  validity_channel=cfg.preprocess.validity_channel)
+    io.write_json(out / "run.json", {"key": key})
+    run = Fit(cfg, variant, model, protocol, out, key, seed, dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {})),
+              weights, verbose, list(extra_callbacks or []), evaluate_test, time.time())
+    result = entry.load("fit")(run)
+    _write_manifest(cfg, out, key, seed, run.t0, result)
+    result.write(out)
+    return result
+
+
+def _patch_splits(run: Fit) -> dict:
+    """The run's PatchData splits (``train`` shuffled for training; ``val``, ``test`` and a small training ``probe``
+    for scoring) and its class weights (``weights``)."""
+    cfg, hp, kind = run.cfg, run.hp, registry.kind_of(run.model)
+    ds_dir = cfg.layout.patches_dir(run.variant)
+    max_samples = run.key["max_samples"]
+    common = dict(protocol=run.protocol, kind=kind, batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata,
+                  seed=run.seed, validity_channel=cfg.preprocess.validity_channel)
     train_d = PatchData(ds_dir, split="train", shuffle=True, max_samples=max_samples, for_training=True, workers=LOADER_THREADS,
                         **common)
-    scoring = {**common, "batch_size": EVAL_BATCH}
-    val_d = PatchData(ds_dir, split="val", shuffle=False, max_samples=validation_cap(max_samples), **scoring)
-    test_d = PatchData(ds_dir, split="test", shuffle=False, **scoring)
-    probe = PatchData(ds_dir, split="train", shuffle=False, max_samples=min(len(train_d.samples), 4 * hp.batch_size), **scoring)
     if len(train_d.samples) == 0:
-        raise ValueError(f"{ds_dir}: no training samples for {kind} under the {protocol} protocol")
-    counts = np.array(manifest.protocol(kind, protocol).class_pixels["train"])
-    cw = losses.class_weights(weights, cfg.classes.weights, counts, include0)
-    t0 = time.time()
-    if model == "pixel_rf":
-        return _train_rf(cfg, out, key, train_d, test_d, include0, seed, t0)
-    state = {"key": key, "epoch": -1, "history": [], "best": np.inf}
+        raise ValueError(f"{ds_dir}: no training samples for {kind} under the {run.protocol} protocol")
+    scoring = {**common, "batch_size": EVAL_BATCH}
+    counts = np.array(train_d.manifest.protocol(kind, run.protocol).class_pixels["train"])
+    return {"train": train_d,
+            "val": PatchData(ds_dir, split="val", shuffle=False, max_samples=validation_cap(max_samples), **scoring),
+            "test": PatchData(ds_dir, split="test", shuffle=False, **scoring),
+            "probe": PatchData(ds_dir, split="train", shuffle=False, max_samples=min(len(train_d.samples), 4 * hp.batch_size),
+                               **scoring),
+            "weights": losses.class_weights(run.weights, cfg.classes.weights, counts, cfg.classes.include_nodata)}
+
+
+def fit_deep(run: Fit) -> RunResult:
+    """Train a deep model of the registry for one run (resuming from its checkpoint) and score its best epoch on test."""
+    import keras
+
+    hp, out, include0, epochs = run.hp, run.out, run.cfg.classes.include_nodata, run.key["epochs"]
+    d = _patch_splits(run)
+    state = {"key": run.key, "epoch": -1, "history": [], "best": np.inf}
     prev = out / STATE
-    if (out / CKPT).exists() and (io.read_json_or(prev) or {}).get("key") == key:
+    if (out / CKPT).exists() and (io.read_json_or(prev) or {}).get("key") == run.key:
         state = io.read_json(prev)
         net = keras.saving.load_model(out / CKPT)
-        if verbose:
-            print(f"resuming {out.name} after epoch {state['epoch'] + 1} of {epochs}")
+        log.info("resuming %s after epoch %d of %d", out.name, state["epoch"] + 1, epochs)
     else:
-        x0, _ = train_d[0]
+        x0, _ = d["train"][0]
         with distribution(hp.mixed_precision):
-            net = models.build(model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
-            net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, model)), loss=losses.make(hp.loss, cw, hp.focal_gamma))
-    io.write_json(out / "run.json", {"key": key})
+            net = models.build(run.model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
+            net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, run.model)),
+                        loss=losses.make(hp.loss, d["weights"], hp.focal_gamma))
     if state["epoch"] + 1 < epochs:
-        net.fit(train_d, epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=verbose,
-                callbacks=_callbacks(out, val_d, probe, include0, hp.early_stopping_patience, state) + list(extra_callbacks or []))
+        net.fit(d["train"], epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=run.verbose,
+                callbacks=_callbacks(out, d["val"], d["probe"], include0, hp.early_stopping_patience, state) + run.extra_callbacks)
     best = keras.saving.load_model(out / BEST) if (out / BEST).exists() else net
     test = None
-    if evaluate_test and len(test_d.samples):
-        test = score_test(best, test_d, protocol, include0, out)
+    if run.evaluate_test and len(d["test"].samples):
+        test = score_test(best, d["test"], run.protocol, include0, out)
     history = pd.DataFrame(state["history"])
     io.write_csv(out / "history.csv", history)
     val_best = float(history["val_macro_f1"].max()) if "val_macro_f1" in history else None
-    result = RunResult(out.name, variant, model, protocol, len(history), test, len(test_d.samples), len(train_d.samples), val_best,
-                       cw.tolist(), seed)
-    _write_manifest(cfg, out, key, seed, t0, result)
-    result.write(out)
-    return result
+    return RunResult(out.name, run.variant, run.model, run.protocol, len(history), test, len(d["test"].samples),
+                     len(d["train"].samples), val_best, d["weights"].tolist(), run.seed)
+
+
+def fit_rf(run: Fit) -> RunResult:
+    """Fit the per-pixel random forest (one date's bands per pixel) on the run's training patches and score it on test."""
+    import joblib
+
+    d = _patch_splits(run)
+    xs, ys, ws = [], [], []
+    for i in range(len(d["train"])):
+        x, y = d["train"][i]
+        xs.append(x)
+        ys.append(y)
+        ws.append((y != losses.IGNORE).astype(np.float32))
+    rf = PixelRF(seed=run.seed).fit(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws))
+    with io.atomic_path(run.out / BASELINE_FILE) as tmp:
+        joblib.dump(rf, tmp)
+    test = None
+    if len(d["test"].samples):
+        test = score_test(rf, d["test"], run.protocol, run.cfg.classes.include_nodata, run.out)
+    return RunResult(run.out.name, run.variant, run.model, run.protocol, 0, test, len(d["test"].samples), len(d["train"].samples),
+                     seed=run.seed)
 
 
 def score_test(model, data, protocol: str, include_nodata: bool, out: Path) -> dict:
@@ -297,47 +325,40 @@ def score_test(model, data, protocol: str, include_nodata: bool, out: Path) -> d
     unit (``test_units.npz``), from which intervals resample units, not pixels (:mod:`rocksoil_nb.analyse.intervals`)."""
     p, y, w, _ = predict_dataset(model, data)
     cm = metrics.confusion(y, p, w > 0)
-    unit = run_unit("", data.kind, protocol)  # whole-year samples: blocks (a test period of one or two years)
+    unit = runs.run_unit("", data.kind, protocol)  # whole-year samples: blocks (a test period of one or two years)
     units = sample_units(data.samples, "spatial" if unit == "block" else protocol, data.manifest.spatial.block_px)
-    save_units(out, *metrics.unit_confusions(y, p, w > 0, units), protocol, unit)
+    runs.save_units(out, *metrics.unit_confusions(y, p, w > 0, units), protocol, unit)
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
 
 
 def rescore_units(cfg, run_dir: Path) -> bool:
     """Keep the per-unit test confusions of a finished run that lacks them (trained before they were kept) or keeps
-    them by another unit than :func:`rocksoil_nb.learn.runs.run_unit` says, from its saved model and its test split;
-    the run's scores must come out as recorded (else it is left alone with a warning: retrain it). True if rewritten."""
-    import warnings
-
-    from rocksoil_nb.learn.runs import unit_kind
-
+    them by another unit than :func:`rocksoil_nb.learn.runs.run_unit` says, from its saved model and its test split
+    (the model's registry entry, ``rescore``); the run's scores must come out as recorded (else it is left alone with a
+    warning: retrain it). True if rewritten."""
     run_dir = Path(run_dir)
     r = RunResult.read(run_dir)
-    kind = models.kind_of(r.model)
-    if not r.test or unit_kind(run_dir) == run_unit(r.model, kind, r.protocol):
+    entry = registry.get(r.model)
+    if not r.test or runs.unit_kind(run_dir) == runs.run_unit(r.model, entry.kind, r.protocol):
         return False
-    if r.model == "pixel_series":
-        return series_baseline.rescore_units(cfg, run_dir, r)
+    rescore = entry.load("rescore")
+    return runs.keep_rescored(run_dir, r.test, lambda folder: rescore(cfg, run_dir, r, folder))
+
+
+def rescore_saved(cfg, run_dir: Path, result: RunResult, folder: Path) -> dict:
+    """Test scores of a run's saved model (best epoch, or the per-pixel forest) on its test split, per-unit confusions
+    written to ``folder``."""
     import joblib
     import keras
 
     spec = RunSpec.read(run_dir)
-    if r.model == "pixel_rf":
+    if (run_dir / BASELINE_FILE).exists():
         net = joblib.load(run_dir / BASELINE_FILE)
     else:
         net = keras.saving.load_model(run_dir / (BEST if (run_dir / BEST).exists() else CKPT))
-    data = PatchData(cfg.layout.patches_dir(r.variant), r.protocol, "test", kind, batch_size=EVAL_BATCH, shuffle=False,
-                     include_nodata=cfg.classes.include_nodata, validity_channel=spec.validity_channel)
-    tmp = run_dir / ".rescore"
-    tmp.mkdir(exist_ok=True)
-    got = score_test(net, data, r.protocol, cfg.classes.include_nodata, tmp)
-    if got["confusion"] != r.test["confusion"]:
-        warnings.warn(f"{run_dir}: its test split no longer scores as recorded; retrain it for intervals", stacklevel=2)
-        shutil.rmtree(tmp)
-        return False
-    os.replace(tmp / UNITS, run_dir / UNITS)
-    shutil.rmtree(tmp)
-    return True
+    data = PatchData(cfg.layout.patches_dir(result.variant), result.protocol, "test", spec.kind, batch_size=EVAL_BATCH,
+                     shuffle=False, include_nodata=cfg.classes.include_nodata, validity_channel=spec.validity_channel)
+    return score_test(net, data, result.protocol, cfg.classes.include_nodata, folder)
 
 
 def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
@@ -345,11 +366,12 @@ def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = N
     """What makes a run what it is: variant, model, protocol, epochs, class weighting, seed, sample cap, every
     hyperparameter, the class-0 rule and the dataset's manifest hash. A run folder is finished only for this key."""
     hp = dataclasses.replace(cfg.hyperparameters, **(hp_overrides or {}))
-    kind = models.kind_of(model)
+    entry = registry.get(model)
+    kind = entry.kind
     return {"variant": variant, "model": model, "protocol": protocol, "epochs": int(epochs or hp.epochs), "weights": weights,
             "seed": seed, "max_samples": cfg.sample_cap(kind) if max_samples is None else max_samples, "hp": dataclasses.asdict(hp),
             "include_nodata": cfg.classes.include_nodata, "dataset": DatasetManifest.read(cfg.layout.patches_dir(variant)).sha256_16(),
-            **({"series": series_baseline.SETTINGS} if model == "pixel_series" else {})}
+            **({entry.settings_key: entry.load("settings")} if entry.settings else {})}
 
 
 def finished_key(run_dir: Path) -> dict | None:
@@ -393,30 +415,6 @@ def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protoco
                    scene_filter=dataclasses.asdict(cfg.scene_filter),
                    acquisition={"sar_window_days": cfg.acquisition.sar_window_days, "ndvi_window_days": cfg.acquisition.ndvi_window_days},
                    anomaly=manifest.kinds[kind].anomaly)
-
-
-def _train_rf(cfg, out: Path, key: dict, train_d, test_d, include0: bool, seed: int, t0: float) -> RunResult:
-    import joblib
-
-
-    xs, ys, ws = [], [], []
-    for i in range(len(train_d)):
-        x, y = train_d[i]
-        xs.append(x)
-        ys.append(y)
-        ws.append((y != losses.IGNORE).astype(np.float32))
-    rf = PixelRF(seed=seed).fit(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws))
-    with io.atomic_path(out / BASELINE_FILE) as tmp:
-        joblib.dump(rf, tmp)
-    test = None
-    if len(test_d.samples):
-        test = score_test(rf, test_d, key["protocol"], include0, out)
-    io.write_json(out / "run.json", {"key": key})
-    result = RunResult(out.name, key["variant"], "pixel_rf", key["protocol"], 0, test, len(test_d.samples), len(train_d.samples),
-                       seed=seed)
-    _write_manifest(cfg, out, key, seed, t0, result)
-    result.write(out)
-    return result
 
 
 def _write_manifest(cfg, out: Path, key: dict, seed: int, t0: float, result: RunResult) -> None:

@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.analyse.evaluation import run_result
-from rocksoil_nb.analyse.results import MODEL_NAMES
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
-from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import decide, probabilities
 from rocksoil_nb.prepare.steps import load_labels
@@ -49,7 +48,7 @@ def confusion_figure(cfg, variant: str, model: str):
         s = metrics.scores(cm, cfg.classes.include_nodata)
         ax.set_title(f"{proto} protocol: OA {s['oa']:.2f}, macro-F1 {s['macro_f1']:.2f}")
         fig.colorbar(im, ax=ax, shrink=0.8, label="share of the true class's pixels")
-    fig.suptitle(f"{cfg.name} · {variant} · {MODEL_NAMES.get(model, model)}: normalised confusion matrices (test split)")
+    fig.suptitle(f"{cfg.name} · {variant} · {registry.title(model)}: normalised confusion matrices (test split)")
     fig.tight_layout()
     return fig
 
@@ -76,13 +75,13 @@ def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: 
         row = d.samples.iloc[pick[i]]
         plots.raster_map(lst[i], axes[i, 0], f"LST (row {row['row']}, col {row['col']})", "K", pixel_m=cfg.area.pixel_size_m)
         plots.class_map(y[i], axes[i, 1], "ground truth (map)", cfg.area.pixel_size_m, legend=False)
-        plots.class_map(pred[i], axes[i, 2], f"prediction ({MODEL_NAMES.get(model, model)})", cfg.area.pixel_size_m,
+        plots.class_map(pred[i], axes[i, 2], f"prediction ({registry.title(model)})", cfg.area.pixel_size_m,
                         legend=False)
         plots.raster_map(conf[i], axes[i, 3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1,
                          pixel_m=cfg.area.pixel_size_m)
     codes = np.unique(np.concatenate([y.ravel(), pred.ravel()]))
     fig.legend(handles=classes.legend_handles(codes), loc="center left", bbox_to_anchor=(1.0, 0.5), title="class", frameon=False)
-    fig.suptitle(f"{variant} · {MODEL_NAMES.get(model, model)} · {protocol} protocol: test patches")
+    fig.suptitle(f"{variant} · {registry.title(model)} · {protocol} protocol: test patches")
     fig.tight_layout()
     return fig
 
