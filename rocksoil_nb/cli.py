@@ -8,10 +8,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import typing
 from pathlib import Path
 
+from rocksoil_nb import config, report
+from rocksoil_nb.config.schema import ProtocolName, VariantName
+from rocksoil_nb.learn import registry
 
-def main(argv: list[str] | None = None) -> int:
+
+def parser() -> argparse.ArgumentParser:
+    """The ``rocksoil`` command line: one sub-command per job."""
     ap = argparse.ArgumentParser(prog="rocksoil", description="rocksoil workbook commands")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("simulate", help="write simulated raw data for an area (offline stand-in for AppEEARS + Earth Engine)")
@@ -41,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="training seeds of every run, in place of the profile's `seeds` (e.g. --seeds 0 1 2: the spread "
                          "over seeds); the report's tables are then left as the profile writes them")
-    ex.add_argument("--variants", nargs="+", default=None,
+    ex.add_argument("--variants", nargs="+", default=None, choices=list(typing.get_args(VariantName)),
                     help="only these variants (in place of the profile's; tables left as with --seeds)")
-    ex.add_argument("--models", nargs="+", default=None, help="only these models (in place of the profile's; tables left as with --seeds)")
-    ex.add_argument("--protocols", nargs="+", default=None, choices=["thesis", "spatial"],
+    ex.add_argument("--models", nargs="+", default=None, choices=registry.names(),
+                    help="only these models (in place of the profile's; tables left as with --seeds)")
+    ex.add_argument("--protocols", nargs="+", default=None, choices=list(typing.get_args(ProtocolName)),
                     help="only these protocols (in place of the profile's; tables left as with --seeds)")
     pr = sub.add_parser("predict", help="map a folder of new ECOSTRESS scenes (+ optional Sentinel-1) with a trained run")
     pr.add_argument("--model", required=True, help="a trained run folder, e.g. models/demo/thermal_only-convlstm-spatial")
@@ -54,139 +61,150 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--dates", default="all", choices=["all"], help="which dates to map")
     pr.add_argument("--batch", type=int, default=64, help="windows predicted at once (memory)")
     pr.add_argument("--quiet", action="store_true")
-    r = sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/<profile>/")
-    r.add_argument("--aoi", default="demo")
-    r.add_argument("--profile", default=None)
-    r.add_argument("--only", nargs="*")
-    r.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps")
-    r.add_argument("--model", default=None, help="model for 08/09's maps: cnn | convlstm | tae | best (08)")
-    a = ap.parse_args(argv)
-    from rocksoil_nb import config
+    report.add_arguments(sub.add_parser("report", help="run the notebooks for an area with papermill into reports/<aoi>/<profile>/"))
+    return ap
+
+
+def _simulate(a) -> int:
+    """``rocksoil simulate``: write simulated raw data for an area."""
+    from rocksoil_nb.simulate.run import RawDataConflict, simulate
+
+    cfg = config.load(a.aoi, a.profile)
+    try:
+        res = simulate(cfg, Path(a.out) if a.out else None, progress=not a.quiet)
+    except RawDataConflict as e:
+        print(f"rocksoil simulate: {e}", file=sys.stderr)
+        return 2
+    state = "already complete, skipped" if res["skipped"] else "written"
+    print(f"{a.aoi}: {res['thermal_passes']} ECOSTRESS passes, {res['sentinel1_dates']} Sentinel-1 and "
+          f"{res['sentinel2_dates']} Sentinel-2 dates, grid {res['grid_shape']} ({state})")
+    return 0
+
+
+def _import_thesis(a) -> int:
+    """``rocksoil import-thesis``: import the thesis's published patch sets."""
+    from rocksoil_nb.prepare import thesis_import
+
+    root = config.project_root()
+    written = None
+    try:
+        src = Path(a.src).resolve()
+        thesis_import.find_sets(src)  # the source is checked before any parameters file is written
+        before = {p.name for p in (root / "parameters").glob("*.yaml")}
+        name = thesis_import.import_area(root, a.area, src, a.name)
+        written = root / "parameters" / f"{name}.yaml" if f"{name}.yaml" not in before else None
+        cfg = config.load(name)
+        res = thesis_import.run(cfg, src, progress=not a.quiet)
+    except (thesis_import.NotThesisLayout, FileNotFoundError, ValueError) as e:
+        if written is not None:  # nothing half-made stays behind to 'succeed' next time
+            written.unlink(missing_ok=True)
+        print(f"rocksoil import-thesis: {e}", file=sys.stderr)
+        return 2
+    print(res.table().to_string(index=False))
+    print("\n".join(f"* {n}" for n in res.notes()))
+    left = sum(s["left_out"] for s in res.sets)
+    print(f"\n{name}: {'already imported, nothing written' if res.skipped else 'imported'}; {left} file(s) left out "
+          f"(listed in {cfg.layout.raw_dir / thesis_import.FILES}); next: make report AOI={name}")
+    return 0
+
+
+def _inventory(a) -> int:
+    """``rocksoil inventory``: scene inventory of a folder of ECOSTRESS files."""
+    import pandas as pd
+
+    from rocksoil_nb.core import ecostress, io
+    from rocksoil_nb.prepare import scenes
+
+    cfg = config.load(a.aoi)
+    folder = Path(a.folder)
+    out = Path(a.out) if a.out else Path.cwd() / f"{folder.resolve().name or 'scenes'}_inventory.csv"
+    if out.is_dir():
+        out = out / "inventory.csv"
+    try:
+        if folder.resolve() in out.resolve().parents:
+            raise ValueError(f"{out}: inside the data folder {folder}; write the inventory elsewhere (--out)")
+        table = scenes.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"rocksoil inventory: {e}", file=sys.stderr)
+        return 2
+    io.write_csv(out, table)
+    eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(ecostress.where_found(eco, ecostress.find_files(eco)))
+        print(scenes.value_ranges(eco).to_string(index=False))
+        print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
+    if not table["kept"].any():
+        reasons = table["reason"].value_counts().head(3)
+        print("rocksoil inventory: no pass can be used; most common reasons: "
+              + "; ".join(f"{r} ({n})" for r, n in reasons.items()), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _experiments(a) -> int:
+    """``rocksoil experiments``: train the run matrix of an area."""
+    from rocksoil_nb.analyse import results
+    from rocksoil_nb.learn import experiments
+
+    cfg = config.load(a.aoi, a.profile)
+    asked = {"seeds": a.seeds, "variants": a.variants, "models": a.models, "protocols": a.protocols}
+    narrowed = {k: v for k, v in asked.items() if v}
+    cfg.profile = dataclasses.replace(cfg.profile, **narrowed)
+    todo = experiments.estimate(cfg, use_tuned=a.tuned)
+    print(todo.drop(columns=["folder"]).to_string())
+    print(experiments.describe(todo))
+    if a.plan_only:
+        return 0
+    experiments.run(cfg, use_tuned=a.tuned, todo=todo, workers=a.workers, scheduler=a.scheduler)
+    print("\ntime per run, estimated before training and measured:")
+    print(experiments.timing(cfg).to_string())
+    mine = results.gather(cfg, all_areas=False)
+    from rocksoil_nb.analyse import intervals
+
+    for v in sorted(mine["variant"].unique()):
+        print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
+        print(results.display(results.results_table(mine, v)).to_string())
+        ci = intervals.versus_baselines(cfg, v)
+        if len(ci):
+            print(intervals.statement(ci, v).replace("**", ""))
+            print(ci.to_string(index=False))
+    if narrowed:  # a part of the matrix, or other seeds: the report's tables stay the profile's
+        return 0
+    tables = results.write_tables(cfg, results.gather(cfg))
+    print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
+    return 0
+
+
+def _predict(a) -> int:
+    """``rocksoil predict``: map new scenes with a trained run."""
+    from rocksoil_nb.infer.predict import IncompatibleScenes, predict
 
     try:
-        if a.cmd == "simulate":
-            from rocksoil_nb.simulate.run import RawDataConflict, simulate
+        rec = predict(a.model, a.scenes, a.out, which=a.dates, progress=not a.quiet, batch=a.batch)
+    except (IncompatibleScenes, FileNotFoundError, ValueError) as e:
+        print(f"rocksoil predict: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rocksoil predict: interrupted; {a.out} is as it was before (the partial prediction beside it, "
+              "marked PARTIAL, is removed by the next run)", file=sys.stderr)
+        return 130
+    print(f"{len(rec.dates)} dates mapped on a {rec.grid.rows} x {rec.grid.cols} grid ({rec.grid.crs}); "
+          f"consensus and per-date maps in {rec.out_dir}")
+    return 0
 
-            cfg = config.load(a.aoi, a.profile)
-            try:
-                res = simulate(cfg, Path(a.out) if a.out else None, progress=not a.quiet)
-            except RawDataConflict as e:
-                print(f"rocksoil simulate: {e}", file=sys.stderr)
-                return 2
-            state = "already complete, skipped" if res["skipped"] else "written"
-            print(f"{a.aoi}: {res['thermal_passes']} ECOSTRESS passes, {res['sentinel1_dates']} Sentinel-1 and "
-                  f"{res['sentinel2_dates']} Sentinel-2 dates, grid {res['grid_shape']} ({state})")
-            return 0
-        if a.cmd == "import-thesis":
-            from rocksoil_nb.prepare import thesis_import
 
-            root = config.project_root()
-            written = None
-            try:
-                src = Path(a.src).resolve()
-                thesis_import.find_sets(src)  # the source is checked before any parameters file is written
-                before = {p.name for p in (root / "parameters").glob("*.yaml")}
-                name = thesis_import.import_area(root, a.area, src, a.name)
-                written = root / "parameters" / f"{name}.yaml" if f"{name}.yaml" not in before else None
-                cfg = config.load(name)
-                res = thesis_import.run(cfg, src, progress=not a.quiet)
-            except (thesis_import.NotThesisLayout, FileNotFoundError, ValueError) as e:
-                if written is not None:  # nothing half-made stays behind to 'succeed' next time
-                    written.unlink(missing_ok=True)
-                print(f"rocksoil import-thesis: {e}", file=sys.stderr)
-                return 2
-            print(res.table().to_string(index=False))
-            print("\n".join(f"* {n}" for n in res.notes()))
-            left = sum(s["left_out"] for s in res.sets)
-            print(f"\n{name}: {'already imported, nothing written' if res.skipped else 'imported'}; {left} file(s) left out "
-                  f"(listed in {cfg.layout.raw_dir / thesis_import.FILES}); next: make report AOI={name}")
-            return 0
-        if a.cmd == "inventory":
-            import pandas as pd
+COMMANDS = {"simulate": _simulate, "import-thesis": _import_thesis, "inventory": _inventory, "experiments": _experiments,
+            "predict": _predict, "report": report.run_args}
 
-            from rocksoil_nb.core import ecostress, io
-            from rocksoil_nb.prepare import scenes
 
-            cfg = config.load(a.aoi)
-            folder = Path(a.folder)
-            out = Path(a.out) if a.out else Path.cwd() / f"{folder.resolve().name or 'scenes'}_inventory.csv"
-            if out.is_dir():
-                out = out / "inventory.csv"
-            try:
-                if folder.resolve() in out.resolve().parents:
-                    raise ValueError(f"{out}: inside the data folder {folder}; write the inventory elsewhere (--out)")
-                table = scenes.build(folder, cfg.preprocess, cfg.scene_filter, progress=False)
-            except (FileNotFoundError, ValueError) as e:
-                print(f"rocksoil inventory: {e}", file=sys.stderr)
-                return 2
-            io.write_csv(out, table)
-            eco = folder / "ecostress" if (folder / "ecostress").is_dir() else folder
-            with pd.option_context("display.width", 160, "display.max_columns", 20):
-                print(ecostress.where_found(eco, ecostress.find_files(eco)))
-                print(scenes.value_ranges(eco).to_string(index=False))
-                print(f"\n{int(table['kept'].sum())} of {len(table)} passes kept; inventory written to {out}")
-            if not table["kept"].any():
-                reasons = table["reason"].value_counts().head(3)
-                print("rocksoil inventory: no pass can be used; most common reasons: "
-                      + "; ".join(f"{r} ({n})" for r, n in reasons.items()), file=sys.stderr)
-                return 1
-            return 0
-        if a.cmd == "experiments":
-            from rocksoil_nb.analyse import results
-            from rocksoil_nb.learn import experiments
-
-            cfg = config.load(a.aoi, a.profile)
-            asked = {"seeds": a.seeds, "variants": a.variants, "models": a.models, "protocols": a.protocols}
-            narrowed = {k: v for k, v in asked.items() if v}
-            cfg.profile = dataclasses.replace(cfg.profile, **narrowed)
-            todo = experiments.estimate(cfg, use_tuned=a.tuned)
-            print(todo.drop(columns=["folder"]).to_string())
-            print(experiments.describe(todo))
-            if a.plan_only:
-                return 0
-            experiments.run(cfg, use_tuned=a.tuned, todo=todo, workers=a.workers, scheduler=a.scheduler)
-            print("\ntime per run, estimated before training and measured:")
-            print(experiments.timing(cfg).to_string())
-            mine = results.gather(cfg, all_areas=False)
-            from rocksoil_nb.analyse import intervals
-
-            for v in sorted(mine["variant"].unique()):
-                print(f"\n{v}: test OA and macro-F1 ({cfg.name}, profile {cfg.profile_name})")
-                print(results.display(results.results_table(mine, v)).to_string())
-                ci = intervals.versus_baselines(cfg, v)
-                if len(ci):
-                    print(intervals.statement(ci, v).replace("**", ""))
-                    print(ci.to_string(index=False))
-            if narrowed:  # a part of the matrix, or other seeds: the report's tables stay the profile's
-                return 0
-            tables = results.write_tables(cfg, results.gather(cfg))
-            print(f"\nthesis-style tables (both protocols, majority class, per-pixel RF, thesis numbers): {tables[0].parent}")
-            return 0
-        if a.cmd == "predict":
-            from rocksoil_nb.infer.predict import IncompatibleScenes, predict
-
-            try:
-                rec = predict(a.model, a.scenes, a.out, which=a.dates, progress=not a.quiet, batch=a.batch)
-            except (IncompatibleScenes, FileNotFoundError, ValueError) as e:
-                print(f"rocksoil predict: {e}", file=sys.stderr)
-                return 2
-            except KeyboardInterrupt:
-                print(f"rocksoil predict: interrupted; {a.out} is as it was before (the partial prediction beside it, "
-                      "marked PARTIAL, is removed by the next run)", file=sys.stderr)
-                return 130
-            print(f"{len(rec.dates)} dates mapped on a {rec.grid.rows} x {rec.grid.cols} grid ({rec.grid.crs}); "
-                  f"consensus and per-date maps in {rec.out_dir}")
-            return 0
-        if a.cmd == "report":
-            from rocksoil_nb.report import main as report_main
-
-            args = ["--aoi", a.aoi] + (["--profile", a.profile] if a.profile else []) + (["--only", *a.only] if a.only else [])
-            args += (["--variant", a.variant] if a.variant else []) + (["--model", a.model] if a.model else [])
-            return report_main(args)
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``rocksoil`` command; 0 done, 1 failed, 2 a mistake in its input (named on standard error)."""
+    a = parser().parse_args(argv)
+    try:
+        return COMMANDS[a.cmd](a)
     except config.ParameterError as e:
         print(f"rocksoil {a.cmd}: {e}", file=sys.stderr)
         return 2
-    return 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ against these (``bench/budget.py``, the notebook tests), and 07 reads them to sa
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import sys
@@ -24,8 +25,9 @@ from pathlib import Path
 
 from rocksoil_nb import config
 from rocksoil_nb.core.io import write_text
-from rocksoil_nb.viz.widgets import BATCH_ENV
+from rocksoil_nb.viz import BATCH_ENV
 
+log = logging.getLogger(__name__)
 KERNEL = "rocksoil"
 RETRIES = 1  # a stalled notebook is run again once
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)
@@ -158,14 +160,14 @@ def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, in
         t_nb, cpu_nb = time.time(), _cpu_s()
         for attempt in range(RETRIES + 1):
             t0 = time.time()
-            print(f"[report] {aoi}/{cfg.profile_name}: {nb.name} ..." + (" (retry)" if attempt else ""), flush=True)
+            log.info("report %s/%s: %s ...%s", aoi, cfg.profile_name, nb.name, " (retry)" if attempt else "")
             stall = _execute(nb, out, params, kernel, root, limits)
             if stall is None:
                 break
             waited = time.time() - t0
             what = f"{nb.name} stalled for area {aoi!r}: {stall} (waited {waited:.0f} s)"
             if attempt < RETRIES:
-                print(f"[report] {what}; running it once more (finished steps are reused)", flush=True)
+                log.warning("report: %s; running it once more (finished steps are reused)", what)
                 retried.append(f"{nb.name}: {stall}")
                 continue
             if out.exists():
@@ -174,10 +176,10 @@ def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, in
         wall, cpu = time.time() - t_nb, _cpu_s() - cpu_nb  # before the HTML: what the notebook itself cost
         record_timing(out_dir, nb.name, wall, cpu)
         to_html(out)
-        print(f"[report] {nb.name} done in {wall:.0f} s ({cpu:.0f} CPU-s) -> {out}", flush=True)
+        log.info("report: %s done in %.0f s (%.0f CPU-s) -> %s", nb.name, wall, cpu, out)
         done.append(out)
     index = write_index(cfg, retried)
-    print(f"[report] index: {index}", flush=True)
+    log.info("report: index %s", index)
     return done
 
 
@@ -247,27 +249,38 @@ Accuracy figures are given under both split protocols: <b>thesis</b> (chronologi
     return write_text(rep / "index.html", body)
 
 
+def add_arguments(ap) -> None:
+    """The report's command-line options, shared by ``python -m rocksoil_nb.report`` and ``rocksoil report``."""
+    from rocksoil_nb.learn import registry
+
+    ap.add_argument("--aoi", default="demo", help="area name: a parameters/<aoi>.yaml file")
+    ap.add_argument("--profile", default=None, help="quick | standard | thesis (default: the area's default_profile)")
+    ap.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes, e.g. 01 02")
+    ap.add_argument("--kernel", default=KERNEL, help="Jupyter kernel the notebooks run in")
+    ap.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps (default: the area's primary "
+                    "variant: the first of the profile's variants its data gives; for a thesis import, the imported set's)")
+    ap.add_argument("--model", default=None, help=f"model for 08/09: {' | '.join(registry.names())} | best (08 only)")
+
+
+def run_args(a) -> int:
+    """Run the report for parsed :func:`add_arguments` options; 0 done, 1 a notebook failed, 2 a parameters error."""
+    try:
+        run(a.aoi, a.profile or None, a.only, a.kernel, variant=a.variant or None, model=a.model or None)
+    except config.ParameterError as e:  # an input mistake: the documented exit code 2
+        log.error("report: %s", e)
+        return 2
+    except NotebookFailed as e:
+        log.error("report: %s", e)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description="Run the workbook notebooks for an area with papermill.")
-    ap.add_argument("--aoi", default="demo")
-    ap.add_argument("--profile", default=None, help="quick | standard | thesis (default: the area's default_profile)")
-    ap.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes, e.g. 01 02")
-    ap.add_argument("--kernel", default=KERNEL)
-    ap.add_argument("--variant", default=None, help="dataset variant for 08/09's detailed views and maps (default: the area's primary "
-                    "variant: the first of the profile's variants its data gives; for a thesis import, the imported set's)")
-    ap.add_argument("--model", default=None, help="model for 08/09: cnn | convlstm | tae | pixel_rf | best (08 only)")
-    a = ap.parse_args(argv)
-    try:
-        run(a.aoi, a.profile or None, a.only, a.kernel, variant=a.variant or None, model=a.model or None)
-    except config.ParameterError as e:  # an input mistake: the documented exit code 2
-        print(f"[report] ERROR: {e}", file=sys.stderr)
-        return 2
-    except NotebookFailed as e:
-        print(f"[report] ERROR: {e}", file=sys.stderr)
-        return 1
-    return 0
+    add_arguments(ap)
+    return run_args(ap.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ def test_cli_report_passes_variant_and_model(monkeypatch):
     from rocksoil_nb import report
 
     seen = {}
-    monkeypatch.setattr(report, "main", lambda args: seen.setdefault("args", args) and 0)
+    monkeypatch.setattr(report, "run", lambda *a, **kw: seen.update(args=a, kw=kw))
     assert cli.main(["report", "--aoi", "demo", "--variant", "thermal_only", "--model", "best", "--only", "08"]) == 0
-    assert seen["args"] == ["--aoi", "demo", "--only", "08", "--variant", "thermal_only", "--model", "best"]
+    assert seen["args"] == ("demo", None, ["08"], report.KERNEL) and seen["kw"] == {"variant": "thermal_only", "model": "best"}
+    seen.clear()  # python -m rocksoil_nb.report takes the same options
+    assert report.main(["--aoi", "demo", "--variant", "thermal_only", "--model", "best", "--only", "08"]) == 0
+    assert seen["kw"] == {"variant": "thermal_only", "model": "best"}

@@ -276,3 +276,31 @@ def test_one_registry_of_models():
                  for i, line in enumerate(f.read_text().splitlines(), 1)
                  if re.search(r"""model\w* (==|!=|in|not in) \(?["'](cnn|convlstm|tae|pixel_rf|pixel_series)""", line)]
     assert offenders == []
+
+
+def test_the_package_logs_instead_of_printing():
+    """Messages go through ``logging`` (rocksoil_nb.core.logs); only command-line entry points print their output."""
+    found = []
+    for f in sorted(PKG.rglob("*.py")):
+        if f.name == "cli.py":
+            continue
+        tree = ast.parse(f.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == "main":
+                for node in ast.walk(fn):
+                    node.in_main = True  # type: ignore[attr-defined]
+        found += [f"{f.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Call)
+                  and getattr(n.func, "id", "") == "print" and not getattr(n, "in_main", False)]
+    assert found == []
+
+
+def test_help_loads_no_deep_learning_library():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom rocksoil_nb import cli\n"
+            "for argv in (['--help'], ['report', '--help'], ['experiments', '--help'], ['predict', '--help']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "print('LOADED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and "LOADED []" in out.stdout, out.stdout[-500:] + out.stderr[-2000:]

@@ -293,7 +293,7 @@ def test_predict_rebuilds_a_cube_whose_scenes_changed_and_clears_old_maps(tiny_r
     _shift_lst(again, 15.0)
     capsys.readouterr()
     predict(tiny_run, again, out, progress=False)
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     assert "rebuilding the cube" in said and "differ" in said
     lst2 = float(np.nanmedian(cube.open_cube(out / "cube.zarr")["data"].values[:, 0]))
     assert abs(lst2 - lst1 - 15.0) < 0.5
@@ -624,7 +624,7 @@ def test_a_simulation_that_stopped_before_any_scene_does_not_block_the_corrected
     (out / "geology" / "geology_map.gpkg").write_bytes(b"from the failed run")
     (out / "manifest.json").write_text(json.dumps({"source": "simulated", "parameters_hash": "0123456789abcdef", "complete": False}))
     res = sim.simulate(demo_cfg, out, progress=False)
-    assert not res["skipped"] and "starting again" in capsys.readouterr().out
+    assert not res["skipped"] and "starting again" in capsys.readouterr().err
     assert (out / "geology" / "geology_map.gpkg").read_bytes() != b"from the failed run"
     man = json.loads((out / "manifest.json").read_text())
     man.update(parameters_hash="0123456789abcdef")

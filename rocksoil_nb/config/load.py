@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import types
 import typing
@@ -20,6 +21,8 @@ import yaml
 
 from rocksoil_nb.config.schema import RATE_KEYS, AreaConfig, ModelName, Profile
 from rocksoil_nb.core.grid import thermal_grid
+
+log = logging.getLogger(__name__)
 
 
 class ParameterError(ValueError):
@@ -355,13 +358,11 @@ def overridden(data: dict, over: dict, prefix: str = "") -> list[str]:
 
 
 def _tell_overridden(path: Path, pname: str, data: dict, over: dict) -> None:
-    """Say once per process which of the area file's values the profile replaces (on stderr)."""
-    import sys
-
+    """Say once per process which of the area file's values the profile replaces (the package's log)."""
     diffs = overridden(data, over)
     if diffs and (str(path), pname) not in _TOLD:
         _TOLD.add((str(path), pname))
-        print(f"{path}: profile '{pname}' replaces {len(diffs)} value(s) of this file: " + "; ".join(diffs), file=sys.stderr)
+        log.info("%s: profile '%s' replaces %d value(s) of this file: %s", path, pname, len(diffs), "; ".join(diffs))
 
 
 def project_root(start: Path | None = None) -> Path:

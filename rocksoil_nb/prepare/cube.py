@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.core.grid import Grid, lattice_offset
 from rocksoil_nb.core.sentinel import match_sentinel, sentinel_files
+
+log = logging.getLogger(__name__)
 
 THERMAL_BANDS = ("LST", "EmisWB")
 SAR_BANDS = ("VV", "VH")
@@ -170,7 +173,7 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
                 why = "its scenes, files, grid or validity rule differ from these"
         except Exception:  # noqa: BLE001 - an unreadable cube is rebuilt
             why = "it cannot be read"
-        print(f"{out}: rebuilding the cube ({why})")
+        log.info("%s: rebuilding the cube (%s)", out, why)
         shutil.rmtree(out)
     tmp = partial_path(out)
     x, y = ref.centres()

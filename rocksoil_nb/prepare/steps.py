@@ -3,6 +3,7 @@ Paths come from ``cfg.layout``; figures are in :mod:`rocksoil_nb.viz.prepare`.""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.prepare import cube, patches, scenes
 from rocksoil_nb.prepare.manifest import DatasetManifest, DatasetOutdated
 from rocksoil_nb.prepare.splits import SPLITS
+
+log = logging.getLogger(__name__)
 
 
 def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
@@ -80,11 +83,11 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
                 out[v] = DatasetManifest.read(d)
                 continue
             except DatasetOutdated as e:
-                print(f"rebuilding {v}: {e}")
+                log.info("rebuilding %s: %s", v, e)
         elif isinstance(old, dict):
             changed = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
-            print(f"rebuilding {v}: {'the cube changed' if changed == ['cube'] else 'changed: ' + ', '.join(changed)} "
-                  f"since the dataset in {d} was made")
+            log.info("rebuilding %s: %s since the dataset in %s was made", v,
+                     "the cube changed" if changed == ["cube"] else "changed: " + ", ".join(changed), d)
         out[v] = patches.build_variant(cube_path, labels, v, d, cfg.hyperparameters, cfg.patches, cfg.layout.labels)
         io.write_json(stamp, key)
     return out

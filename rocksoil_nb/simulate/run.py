@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from rocksoil_nb.core.sentinel import s1_name, s2_cloud_mask_text, s2_name
 from rocksoil_nb.core.solar import local_solar_hours
 from rocksoil_nb.simulate import geology, schedule, sensors, surface, thermal, weather
 from rocksoil_nb.simulate.noise import smooth_field, threshold_for_fraction
+
+log = logging.getLogger(__name__)
 
 SIMULATOR_VERSION = "1.3"
 MANIFEST = "manifest.json"
@@ -150,13 +153,13 @@ def _check_existing(out: Path, phash: str, overwrite: bool) -> bool:
         sizes = man.get("file_sizes") or {}
         bad = [f for f in man.get("files", []) if not (out / f).is_file() or (f in sizes and (out / f).stat().st_size != sizes[f])]
         if bad:  # a file lost, cut or changed since: resumed, every reused raster read through first
-            print(f"{out}: {len(bad)} file(s) of the simulation are missing or not as written (e.g. {bad[0]}); redoing them")
+            log.warning("%s: %d file(s) of the simulation are missing or not as written (e.g. %s); redoing them", out, len(bad), bad[0])
         return not bad
     scenes = [p for sub in ("ecostress", "sentinel1", "sentinel2") for p in (out / sub).glob("*.tif")]
     if man.get("parameters_hash") != phash and not man.get("complete") and not scenes:
         # a run that stopped before its first scene (e.g. on a bad parameter): nothing to keep, start again
         (out / GEOLOGY_FILE).unlink(missing_ok=True)
-        print(f"{out}: an earlier simulation with other parameters stopped before writing any scene; starting again")
+        log.info("%s: an earlier simulation with other parameters stopped before writing any scene; starting again", out)
         return False
     if man.get("parameters_hash") != phash and not overwrite:
         raise RawDataConflict(

@@ -11,8 +11,6 @@ tests call without a browser.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
@@ -25,7 +23,7 @@ from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import flags_known, open_cube, temperature_band
 from rocksoil_nb.prepare.steps import load_labels
-from rocksoil_nb.viz import plots
+from rocksoil_nb.viz import in_batch, plots
 from rocksoil_nb.viz.signatures import plot_signatures
 
 
@@ -231,12 +229,6 @@ class Explorer:
         return fig
 
 
-BATCH_ENV = "ROCKSOIL_BATCH"  # set by rocksoil_nb.report for the kernels it starts (papermill runs)
-
-
-def in_batch() -> bool:
-    """True in a papermill run of ``rocksoil_nb.report``: no front end will ever answer a widget there."""
-    return os.environ.get(BATCH_ENV) == "1"
 
 
 def _static(what: str, figures) -> None:
