@@ -304,3 +304,16 @@ def test_help_loads_no_deep_learning_library():
             "print('LOADED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "LOADED []" in out.stdout, out.stdout[-500:] + out.stderr[-2000:]
+
+
+def test_the_thesis_import_is_a_source_like_the_others():
+    """One cube writer (one chunking, declared attributes) for built and imported cubes; after 01_acquire no step asks
+    for the import by its source name (``prepare.sources.imported`` or the cube's attributes do)."""
+    from rocksoil_nb.prepare import cube, thesis_import
+
+    writers = sorted(str(f.relative_to(PKG)) for f in PKG.rglob("*.py") if ".to_zarr(" in f.read_text())
+    assert writers == ["prepare/cube.py"]
+    literal = sorted(str(f.relative_to(PKG)) for f in PKG.rglob("*.py") if f'"{thesis_import.SOURCE}"' in f.read_text())
+    assert literal == ["prepare/thesis_import.py"] or all(p.startswith("config/") or p == "prepare/thesis_import.py" for p in literal)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        cube.CubeAttrs(crs="EPSG:32630", transform=[70.0, 0, 0, 0, -70.0, 0], res_m=70.0, inputs_hash="x", colour="red")

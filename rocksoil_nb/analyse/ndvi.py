@@ -19,7 +19,7 @@ from rocksoil_nb.analyse import evaluation
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.learn import registry
-from rocksoil_nb.prepare import patches
+from rocksoil_nb.prepare import patches, sources
 from rocksoil_nb.prepare.cube import open_cube
 from rocksoil_nb.prepare.steps import load_labels
 
@@ -210,7 +210,7 @@ def analyse(cfg, variant: str | None = None, model: str = "convlstm", protocol: 
     maps_dir = cfg.layout.maps_dir(variant, model, protocol)
     if not bool(open_cube(cfg.layout.cube_for(variant))["has_ndvi"].values.any()):
         note = (f"No Sentinel-2 NDVI in {cfg.name}'s data (source {cfg.source!r}"
-                + ("; the thesis's published thermal sets carry no optical bands" if cfg.source == "thesis_patches" else "")
+                + ("; the thesis's published thermal sets carry no optical bands" if sources.imported(cfg) else "")
                 + "): the confidence-against-vegetation analysis needs NDVI matched to the thermal passes.")
         empty = np.array([])
         nan = np.full(load_labels(cfg).shape, np.nan)

@@ -7,14 +7,19 @@ with rasterio and fill what the pieces in the area's zone left empty — nearest
 water and classes, bilinear for LST and emissivity; Sentinel-1 backscatter is averaged in linear power
 (dB → power → mean → dB) and NDVI averaged, from their finer grids onto the 70 m pixels.
 Invalid pixels (QC rule, cloud, NaN) are NaN in the cube; normalisation and NaN → 0 happen in 05.
+
+Every cube, built here or imported (:mod:`rocksoil_nb.prepare.thesis_import`), is written by :func:`write_zarr` (one
+chunking) and carries the attributes of :class:`CubeAttrs`, read back with :func:`attrs_of` (defaults declared there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -166,10 +171,10 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
     if out.exists():
         why = "it is incomplete"
         try:
-            attrs = xr.open_zarr(out).attrs
-            if attrs.get("inputs_hash") == h and attrs.get("complete"):
+            attrs = attrs_of(xr.open_zarr(out))
+            if attrs.inputs_hash == h and attrs.complete:
                 return out
-            if attrs.get("complete"):
+            if attrs.complete:
                 why = "its scenes, files, grid or validity rule differ from these"
         except Exception:  # noqa: BLE001 - an unreadable cube is rebuilt
             why = "it cannot be read"
@@ -209,26 +214,89 @@ def build(raw_dir: str | Path, inventory: pd.DataFrame, ref: Grid, out_path: str
                     "has_sar": ("time", (mm["VV"] != "").values), "has_ndvi": ("time", (mm["NDVI"] != "").values)},
         )
         # every append rewrites the group attributes, so each batch carries them
-        ds.attrs.update({"crs": ref.crs, "transform": list(ref.transform)[:6], "res_m": ref.res,
-                         "units": "LST K; EmisWB 0-1; VV, VH dB; NDVI", "time": "UTC", "inputs_hash": h, "complete": False,
-                         "alignment": "whole-pixel placement on the lattice; else bilinear (LST, EmisWB), nearest (QC, cloud), "
-                                      "linear-power average (VV, VH), average (NDVI)"})
-        if first:
-            enc = {"data": {"chunks": (1, len(ALL_BANDS), min(256, ref.rows), min(256, ref.cols))},
-                   "valid": {"chunks": (1, min(256, ref.rows), min(256, ref.cols))}}
-            ds.to_zarr(tmp, mode="w", encoding=enc, consolidated=True, zarr_format=2)
-            first = False
-        else:
-            ds.to_zarr(tmp, append_dim="time", consolidated=True)
+        ds.attrs.update(CubeAttrs(crs=ref.crs, transform=list(ref.transform)[:6], res_m=ref.res, inputs_hash=h,
+                                  alignment="whole-pixel placement on the lattice; else bilinear (LST, EmisWB), nearest (QC, "
+                                            "cloud), linear-power average (VV, VH), average (NDVI)").to_attrs())
+        write_zarr(ds, tmp, append=not first)
+        first = False
     bar.close()
-    import zarr
-
-    root = zarr.open_group(str(tmp), mode="a", zarr_format=2)
-    root.attrs["complete"] = True
-    zarr.consolidate_metadata(str(tmp), zarr_format=2)
+    mark_complete(tmp)
     times_table = kept.merge(matches, on="time_utc", how="left")
     io.write_csv(out.with_name(out.name.replace(".zarr", "") + "_times.csv"), times_table)
     return publish(tmp, out)
+
+
+CHUNK_PX = 256  # a cube chunk: one date, every band, at most this many pixels a side
+
+
+@dataclass
+class CubeAttrs:
+    """The attributes of every cube (Zarr group attributes), with their defaults: what a reader may rely on.
+
+    Acquired cubes leave the import-only fields at their defaults; a thesis import sets them (no dates, which pass flags
+    are facts, the one variant it holds, where it came from)."""
+
+    crs: str  # the reference grid's CRS (EPSG code)
+    transform: list[float]  # its affine transform (a, b, c, d, e, f), metres
+    res_m: float  # pixel size, metres
+    inputs_hash: str  # what the cube was built from: a changed input rebuilds it
+    alignment: str = ""  # how rasters were placed on the grid
+    units: str = "LST K; EmisWB 0-1; VV, VH dB; NDVI"
+    time: str = "UTC"  # what the time coordinate is
+    complete: bool = False  # set once the last date is written: readers refuse an incomplete cube
+    source: str = ""  # the area's source that wrote it ("" = acquired and preprocessed here)
+    variant: str = ""  # the one dataset variant an imported cube holds ("" = any variant can be cut from it)
+    dates_known: bool = True  # False: passes have an order (``date_idx``) but no dates
+    flags_known: list[str] = field(default_factory=lambda: list(PASS_FLAGS))  # pass flags that are facts, not placeholders
+    source_path: str = ""  # imports: the published set read
+    file_split: str = ""  # imports: what the ``file_split`` codes mean
+    notes: str = "[]"  # imports: JSON list of what the import found
+
+    def to_attrs(self) -> dict:
+        """The attributes as written to Zarr."""
+        return dataclasses.asdict(self)
+
+
+PASS_FLAGS = ("is_day", "is_summer", "has_sar", "has_ndvi")
+
+
+def attrs_of(ds) -> CubeAttrs:
+    """A cube's attributes (an xarray Dataset's or a Zarr group's), fields it lacks at their declared defaults."""
+    names = {f.name for f in dataclasses.fields(CubeAttrs)}
+    given = {k: v for k, v in dict(ds.attrs).items() if k in names}
+    return CubeAttrs(**{"crs": "", "transform": [], "res_m": 0.0, "inputs_hash": "", **given})
+
+
+def held_variant(path: str | Path) -> str:
+    """The one dataset variant the cube at ``path`` holds (a thesis import's), "" where any can be cut from it or there
+    is no cube yet."""
+    import xarray as xr
+
+    path = Path(path)
+    return attrs_of(xr.open_zarr(path)).variant if path.exists() else ""
+
+
+def write_zarr(ds, out: Path, append: bool = False) -> Path:
+    """Write (or, ``append``, extend along time) a cube Dataset to Zarr with the one chunking of every cube: one date,
+    every band, :data:`CHUNK_PX` pixels a side; its attributes must be a :class:`CubeAttrs`."""
+    CubeAttrs(**ds.attrs)  # an attribute the schema does not declare, or one missing, is an error here
+    if append:
+        ds.to_zarr(out, append_dim="time", consolidated=True)
+        return out
+    rows, cols = min(CHUNK_PX, ds.sizes["y"]), min(CHUNK_PX, ds.sizes["x"])
+    enc = {k: {"chunks": (1, ds.sizes["band"], rows, cols) if "band" in v.dims else (1, rows, cols)}
+           for k, v in ds.data_vars.items() if v.dims[0] == "time"}
+    ds.to_zarr(out, mode="w", encoding=enc, consolidated=True, zarr_format=2)
+    return out
+
+
+def mark_complete(path: Path) -> None:
+    """Mark a fully written cube complete (the last step before it is published)."""
+    import zarr
+
+    root = zarr.open_group(str(path), mode="a", zarr_format=2)
+    root.attrs["complete"] = True
+    zarr.consolidate_metadata(str(path), zarr_format=2)
 
 
 def partial_path(out: Path) -> Path:
@@ -255,7 +323,7 @@ def open_cube(path: str | Path):
     if not path.exists():
         raise FileNotFoundError(f"{path}: no cube; run 03_preprocess first")
     ds = xr.open_zarr(path)
-    if not ds.attrs.get("complete"):
+    if not attrs_of(ds).complete:
         raise ValueError(f"{path}: the cube is incomplete; rerun 03_preprocess")
     return ds
 
@@ -313,7 +381,7 @@ def scene_offsets(data: np.ndarray, valid: np.ndarray, band_index: list[int], te
 
 def dates_known(ds) -> bool:
     """Whether the cube's passes have dates (a thesis import has only their order, ``date_idx``)."""
-    return bool(ds.attrs.get("dates_known", True))
+    return attrs_of(ds).dates_known
 
 
 #: dates in one stand-in "year" where a cube's dates are unknown (a thesis import): consecutive blocks of this many
@@ -331,17 +399,18 @@ def year_ids(ds) -> np.ndarray:
 
 def flags_known(ds) -> set[str]:
     """The pass flags (is_day, is_summer, has_sar, has_ndvi) that are facts of this cube, not placeholders."""
-    return set(ds.attrs.get("flags_known", ["is_day", "is_summer", "has_sar", "has_ndvi"]))
+    return set(attrs_of(ds).flags_known)
 
 
 def pass_flags(ds) -> pd.DataFrame:
     """Per pass of a cube: is_day, is_summer, has_sar, has_ndvi (what the dataset variants select on)."""
-    return pd.DataFrame({k: ds[k].values for k in ("is_day", "is_summer", "has_sar", "has_ndvi")})
+    return pd.DataFrame({k: ds[k].values for k in PASS_FLAGS})
 
 
 def grid_of(ds) -> Grid:
     """The reference grid a cube was built on."""
-    t = ds.attrs["transform"]
-    return Grid(ds.attrs["crs"], t[2], t[5], t[0], ds.sizes["y"], ds.sizes["x"])
+    a = attrs_of(ds)
+    t = a.transform
+    return Grid(a.crs, t[2], t[5], t[0], ds.sizes["y"], ds.sizes["x"])
 
 

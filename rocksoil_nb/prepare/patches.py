@@ -30,9 +30,11 @@ import pandas as pd
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.prepare.cube import (
     THERMAL_BANDS,
+    attrs_of,
     band_index,
     band_names,
     flags_known,
+    held_variant,
     open_cube,
     pass_flags,
     resolve_bands,
@@ -107,9 +109,9 @@ def available_variants(cfg, wanted=None) -> list[str]:
     """The variants (of ``wanted``, default all) this area's data gives: all of them for acquired data; for a
     thesis import, only the published sets that were imported (without dates, no variant can be cut from another)."""
     wanted = list(wanted or VARIANTS)
-    if cfg.source != "thesis_patches":
+    if not held_variant(cfg.layout.cube):  # any variant can be cut from the area's cube
         return wanted
-    return [v for v in wanted if open_cube(cfg.layout.cube_for(v)).attrs.get("variant") == v]
+    return [v for v in wanted if held_variant(cfg.layout.cube_for(v)) == v]
 
 
 def primary_variant(cfg, variant: str | None = None) -> str:
@@ -118,10 +120,9 @@ def primary_variant(cfg, variant: str | None = None) -> str:
     the data gives. A given ``variant`` is returned as it is."""
     if variant:
         return variant
-    if cfg.source == "thesis_patches":
-        own = open_cube(cfg.layout.cube).attrs.get("variant")
-        if own:
-            return str(own)
+    own = held_variant(cfg.layout.cube)
+    if own:  # a cube holding one variant (a thesis import)
+        return own
     have = available_variants(cfg, cfg.profile.variants)
     return have[0] if have else DEFAULT_VARIANT
 
@@ -250,7 +251,7 @@ def build_variant(cube_path: Path, labels: np.ndarray, variant: str, out_dir: Pa
     manifest = DatasetManifest(
         variant=variant, bands=bands, patch_size=size, overlap=hp.patch_overlap, min_valid_fraction=pp.min_valid_fraction,
         sequence_length=hp.sequence_length, sequence_stride=hp.sequence_stride, cube=str(cube_path), labels=str(labels_path or ""),
-        cube_inputs_hash=ds.attrs.get("inputs_hash"), dates_utc=[_date_text(ds, t) for t in times],
+        cube_inputs_hash=attrs_of(ds).inputs_hash, dates_utc=[_date_text(ds, t) for t in times],
         positions=len(pos), spatial=SpatialInfo(split.block_px, split.buffer_px, split.classes_missing_in_train))
     data = ds["data"].values  # (time, band, y, x); small enough per area to hold while building
     codes = ds["file_split"].values if "file_split" in ds else None
@@ -305,7 +306,7 @@ def describe_sample(dataset_dir: str | Path, i: int = 0, kind: str = "cnn") -> d
     ds = open_cube(m.cube)
     times = [_date_text(ds, int(r[c])) + (" UTC" if not pd.isna(ds["time"].values[int(r[c])]) else "") for c in cols]
     p = m.patch_size
-    res = float(ds.attrs["res_m"])
+    res = float(attrs_of(ds).res_m)
     return {"dates": times, "rows": f"{r['row']}-{r['row'] + p - 1}", "cols": f"{r['col']}-{r['col'] + p - 1}",
             "offset from the grid's north-west corner": f"{r['col'] * res:.0f} m east, {r['row'] * res:.0f} m south",
             "thesis split": r["split_thesis"], "spatial split": r["split_spatial"] if isinstance(r["split_spatial"], str) else "(buffer)"}

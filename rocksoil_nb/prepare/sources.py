@@ -18,7 +18,7 @@ from rocksoil_nb.core import ecostress
 from rocksoil_nb.core.grid import Grid
 from rocksoil_nb.prepare import cube, labels, scenes, thesis_import
 
-IMPORTED = "thesis_patches"
+IMPORTED = thesis_import.SOURCE
 NOT_APPLICABLE = ("This area is a thesis import: its passes were filtered and its pixels QC-screened by the thesis's own code "
                   "before publication (pixels that failed are 0 in the published files and invalid here). There are no raw "
                   "ECOSTRESS files, QC words or geology polygons to look at; the import report above says what was read.")

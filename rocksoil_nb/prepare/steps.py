@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rocksoil_nb.core import ecostress, io
-from rocksoil_nb.prepare import cube, patches, scenes
+from rocksoil_nb.prepare import cube, patches, scenes, sources
 from rocksoil_nb.prepare.manifest import DatasetManifest, DatasetOutdated
 from rocksoil_nb.prepare.splits import SPLITS
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
     """Build and save ``interim/inventory.csv`` for the area's raw ECOSTRESS files (a thesis import wrote its own:
     one row per published date)."""
-    if cfg.source == "thesis_patches":
+    if sources.imported(cfg):
         return pd.read_csv(cfg.layout.inventory)
     inv = scenes.build(cfg.layout.raw_dir, cfg.preprocess, cfg.scene_filter, progress=progress, crs=cfg.area.crs)
     io.write_csv(cfg.layout.inventory, inv)
@@ -38,7 +38,7 @@ def inventory_summary(inv: pd.DataFrame) -> pd.DataFrame:
 def run_cube(cfg, inv: pd.DataFrame, progress: bool = True) -> Path:
     """Align the kept passes (and matched Sentinel-1/2) on the reference grid into ``interim/cube.zarr`` (a thesis
     import wrote it from the published patches: it is checked and returned)."""
-    if cfg.source == "thesis_patches":
+    if sources.imported(cfg):
         cube.open_cube(cfg.layout.cube)
         return cfg.layout.cube
     ref = ecostress.reference_grid(cfg.layout.raw_dir / "ecostress", crs=cfg.area.crs)
@@ -74,7 +74,7 @@ def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetM
     out = {}
     for v in tqdm(list(variants or available_variants(cfg)), desc="variants", disable=not progress):
         cube_path = cfg.layout.cube_for(v)
-        key = {"cube": cube.open_cube(cube_path).attrs.get("inputs_hash"), **cfg.patch_settings}
+        key = {"cube": cube.attrs_of(cube.open_cube(cube_path)).inputs_hash, **cfg.patch_settings}
         d = cfg.layout.patches_dir(v)
         stamp = d / "params.json"
         old = io.read_json_or(stamp)

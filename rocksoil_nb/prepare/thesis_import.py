@@ -42,7 +42,9 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.core.grid import Grid, thermal_grid
 from rocksoil_nb.prepare import patches
-from rocksoil_nb.prepare.cube import ALL_BANDS, partial_path, publish
+from rocksoil_nb.prepare.cube import ALL_BANDS, CubeAttrs, mark_complete, partial_path, publish, write_zarr
+
+SOURCE = "thesis_patches"  # the parameters' ``source`` of an area imported from the published sets
 
 SPLIT_SHARES = (0.70, 0.15)  # train, validation; the rest test (the thesis's split by file name)
 SPLIT_CODES = {"train": 1, "val": 2, "test": 3}  # 0: pixel in no published file
@@ -363,23 +365,20 @@ def _cube_dataset(s: PatchSet, grid: Grid, area: str, fingerprint: str):
                 "date_idx": ("time", np.arange(d)), "is_day": ("time", is_day), "is_summer": ("time", is_summer),
                 "local_solar_hour": ("time", np.full(d, np.nan)), "has_sar": ("time", np.full(d, has_sar)),
                 "has_ndvi": ("time", np.zeros(d, bool))})
-    ds.attrs.update({
-        "crs": grid.crs, "transform": list(grid.transform)[:6], "res_m": grid.res, "complete": True,
-        "units": f"{s.bands[0]} K; EmisWB 0-1" + ("; VV, VH as published (see notes)" if has_sar else ""),
-        "time": "unknown: the published set has no dates; date_idx is their chronological order",
-        "dates_known": False, "flags_known": sorted(known), "inputs_hash": fingerprint, "source": "thesis_patches",
-        "source_path": str(s.source), "variant": s.variant, "file_split": "codes 0 none, 1 train, 2 val, 3 test: the thesis's split "
-        "of its files by name (70/15/15 in lexicographic order)", "notes": json.dumps(s.notes),
-        "alignment": "published 64-px patches placed at their row/col offsets on the area's grid (no georeference in the files)"})
+    ds.attrs.update(CubeAttrs(
+        crs=grid.crs, transform=list(grid.transform)[:6], res_m=grid.res, inputs_hash=fingerprint,
+        units=f"{s.bands[0]} K; EmisWB 0-1" + ("; VV, VH as published (see notes)" if has_sar else ""),
+        time="unknown: the published set has no dates; date_idx is their chronological order",
+        dates_known=False, flags_known=sorted(known), source=SOURCE, source_path=str(s.source), variant=s.variant,
+        file_split="codes 0 none, 1 train, 2 val, 3 test: the thesis's split of its files by name (70/15/15 in lexicographic order)",
+        notes=json.dumps(s.notes),
+        alignment="published 64-px patches placed at their row/col offsets on the area's grid (no georeference in the files)").to_attrs())
     return ds
 
 
 def _write_cube(ds, out: Path) -> Path:
-    tmp = partial_path(out)
-    rows, cols = ds.sizes["y"], ds.sizes["x"]
-    enc = {"data": {"chunks": (1, ds.sizes["band"], rows, cols)}, "valid": {"chunks": (1, rows, cols)},
-           "file_split": {"chunks": (1, rows, cols)}}
-    ds.to_zarr(tmp, mode="w", encoding=enc, consolidated=True, zarr_format=2)
+    tmp = write_zarr(ds, partial_path(out))
+    mark_complete(tmp)
     return publish(tmp, out)
 
 
@@ -495,7 +494,7 @@ def import_area(root: Path, area: str, src: str | Path, name: str | None = None)
     if not base.exists():
         raise FileNotFoundError(f"{base}: no such area; the import places the patches on an area's grid from its parameters")
     d = yaml.safe_load(base.read_text())
-    if d.get("source") == "thesis_patches" and not name:
+    if d.get("source") == SOURCE and not name:
         return area
     name = name or f"{area}_thesis"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
@@ -503,11 +502,11 @@ def import_area(root: Path, area: str, src: str | Path, name: str | None = None)
                          "data/<name>/, which stay inside the project)")
     target = root / "parameters" / f"{name}.yaml"
     if target.exists():
-        if yaml.safe_load(target.read_text()).get("source") != "thesis_patches":
+        if yaml.safe_load(target.read_text()).get("source") != SOURCE:
             raise ValueError(f"{target}: exists and is not a thesis import; choose another --as name")
         return name
     d = {k: v for k, v in d.items() if k != "simulator"}
-    d.update({"name": name, "title": f"{d.get('title', area)} (real, the thesis's published patches)", "source": "thesis_patches",
+    d.update({"name": name, "title": f"{d.get('title', area)} (real, the thesis's published patches)", "source": SOURCE,
               "thesis_area": d.get("thesis_area", area)})
     d.setdefault("acquisition", {}).update({"thesis_patches": str(src), "sentinel": False})
     head = (f"# {name}: the thesis's published patch set(s) at {src}, placed on the grid of parameters/{area}.yaml\n"
