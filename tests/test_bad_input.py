@@ -35,16 +35,16 @@ def _hp(**kw):
 
 @pytest.mark.parametrize("mutate, key, words", [
     (_hp(epochs=-5), "hyperparameters.epochs", "positive"),
-    (_hp(patch_size=0), "hyperparameters.patch_size", "positive"),
+    (_hp(patch_size=0), "hyperparameters.patch_size", "at least 8, got 0 (patch side, pixels"),
     (_hp(patch_size=4), "hyperparameters.patch_size", "at least 8"),
     (_hp(learning_rate={"cnn": 1e-3}), "hyperparameters.learning_rate", "missing ['convlstm']"),
     (_hp(learning_rate={"cnn": 1e-3, "convlstm": 1e-3, "unet": 1e-3}), "hyperparameters.learning_rate", "unknown: ['unet']"),
     (lambda d: d["classes"]["weights"].pop(13), "classes.weights", "missing [13]"),
     (lambda d: d["classes"]["weights"].update({4: -1.0}), "classes.weights", "non-negative"),
-    (lambda d: d["scene_filter"].update(max_cloud_fraction=10), "scene_filter.max_cloud_fraction", "fraction in 0-1"),
+    (lambda d: d["scene_filter"].update(max_cloud_fraction=10), "scene_filter.max_cloud_fraction", "at most 1, got 10"),
     (lambda d: d["area"].update(crs="EPSG:99999"), "area.crs", "not a known coordinate reference system"),
     (lambda d: d["area"].update(crs="EPSG:4326"), "area.crs", "projected CRS in metres"),
-    (lambda d: d["area"].update(pixel_size_m=-70), "area.pixel_size_m", "positive size in metres"),
+    (lambda d: d["area"].update(pixel_size_m=-70), "area.pixel_size_m", "a positive number, got -70 (grid pixel size, metres)"),
     (lambda d: d["simulator"].setdefault("scenes", {}).update(passes=0, dates="orbit"), "simulator.scenes.passes", "positive"),
 ])
 def test_out_of_range_values_are_refused_naming_file_and_key(tmp_path, root, mutate, key, words):

@@ -3,70 +3,91 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass
+
+from rocksoil_nb.config.rules import SECTION, Count, Fraction, Int, Num, need
+
+Monthly = Annotated[list[Num], Field(min_length=12, max_length=12)]
 
 
-@dataclass
+@dataclass(config=SECTION)
 class Climate:
     """Per-area climate for the simulator (air temperature in K, rain in wet days per month)."""
 
-    air_temp_mean_k: float  # annual mean 2 m air temperature, K
-    air_temp_annual_amp_k: float  # half the July-January difference, K
-    diurnal_range_k: list[float]  # [winter, summer] daily max-min air temperature, K
-    wet_days_per_month: list[float]  # 12 values, Jan-Dec
-    cloudiness: list[float]  # 12 values, mean cloud fraction of a pass, Jan-Dec
-    vegetation: float  # 0-1 scale of the area's vegetation cover
-    green_peak_doy: int  # day of year of the herbaceous green peak
-    humidity: float  # 0-1, scales atmospheric-correction error (LST_err)
+    air_temp_mean_k: Num = Field(description="annual mean 2 m air temperature, K")
+    air_temp_annual_amp_k: Num = Field(ge=0, description="half the July-January difference, K")
+    diurnal_range_k: list[Num] = Field(min_length=2, max_length=2, description="[winter, summer] daily max-min air temperature, K")
+    wet_days_per_month: Monthly = Field(description="12 values, Jan-Dec")
+    cloudiness: Monthly = Field(description="12 values, mean cloud fraction of a pass, Jan-Dec")
+    vegetation: Fraction = Field(description="0-1 scale of the area's vegetation cover")
+    green_peak_doy: Int = Field(ge=1, le=366, description="day of year of the herbaceous green peak")
+    humidity: Fraction = Field(description="0-1, scales atmospheric-correction error (LST_err)")
 
 
-@dataclass
+@dataclass(config=SECTION)
 class Geology:
     """Recipe for the simulated "true" geology (lengths in metres, class codes 0-13)."""
 
-    column: list[list[float]]  # stratigraphic column bottom→top: [class code, map-view thickness m]
-    strike_deg: float = 30.0
-    fold_wavelength_m: float = 6000.0
-    fold_amplitude_m: float = 600.0
-    warp_m: float = 250.0
-    plutons: int = 0
-    pluton_radius_m: float = 2000.0
-    aureole_m: float = 400.0
-    foliated_belt_m: float = 0.0  # width of a foliated (slate/schist) belt, 0 = none
-    volcanic_centres: int = 0
-    volcanic_radius_m: float = 300.0
-    rivers: int = 1
-    alluvium_m: float = 400.0
-    peat_hollows: int = 0
-    peat_radius_m: float = 150.0
-    reservoir_radius_m: float = 0.0
-    covers: list[list[float]] = field(default_factory=list)  # [host code, soil code, area fraction]
-    unmapped_fraction: float = 0.02  # share of the map sheet left without a polygon (class 0)
-    map_displacement_m: float = 60.0  # georeferencing error of the digitised map
-    map_min_area_m2: float = 40000.0  # smallest polygon a 1:50,000 map shows
+    column: list[list[Num]] = Field(description="stratigraphic column bottom→top: [class code 1-12, map-view thickness m]")
+    strike_deg: Num = 30.0
+    fold_wavelength_m: Num = Field(6000.0, gt=0)
+    fold_amplitude_m: Num = Field(600.0, ge=0)
+    warp_m: Num = Field(250.0, ge=0)
+    plutons: Count = 0
+    pluton_radius_m: Num = Field(2000.0, ge=0)
+    aureole_m: Num = Field(400.0, ge=0)
+    foliated_belt_m: Num = Field(0.0, ge=0, description="width of a foliated (slate/schist) belt, 0 = none")
+    volcanic_centres: Count = 0
+    volcanic_radius_m: Num = Field(300.0, ge=0)
+    rivers: Count = 1
+    alluvium_m: Num = Field(400.0, ge=0)
+    peat_hollows: Count = 0
+    peat_radius_m: Num = Field(150.0, ge=0)
+    reservoir_radius_m: Num = Field(0.0, ge=0)
+    covers: list[list[Num]] = Field(default_factory=list, description="[host code, soil code, area fraction]")
+    unmapped_fraction: Fraction = Field(0.02, description="share of the map sheet left without a polygon (class 0)")
+    map_displacement_m: Num = Field(60.0, ge=0, description="georeferencing error of the digitised map")
+    map_min_area_m2: Num = Field(40000.0, ge=0, description="smallest polygon a 1:50,000 map shows")
+
+    @model_validator(mode="after")
+    def _rows(self):
+        for i, row in enumerate(self.column):
+            need(len(row) == 2 and int(row[0]) == row[0] and 0 < row[0] < 13, f"column[{i}]",
+                 f"must be [class code 1-12, thickness m], got {row}")
+        for i, row in enumerate(self.covers):
+            need(len(row) == 3, f"covers[{i}]", f"must be [host code, soil code, fraction], got {row}")
+        return self
 
 
-@dataclass
+@dataclass(config=SECTION)
 class Scenes:
     """Which ECOSTRESS passes the simulator writes."""
 
-    dates: Literal["orbit", "appendix_c"] = "orbit"  # "appendix_c" (thesis Appendix C list + rejected passes) or "orbit"
-    passes: int = 40  # number of passes for "orbit" mode
-    rejected_passes: int = 0  # extra cloudy/degraded passes added to an Appendix C list
-    grid_jitter_fraction: float = 0.05  # share of scenes whose AppEEARS crop is shifted by a pixel
-    stripe_fraction: float = 0.15  # share of scenes with missing-stripe lines
-    swath_edge_fraction: float = 0.08  # share of scenes cut by the swath edge
-    fine_pixel_m: float = 30.0  # grid spacing of the Sentinel-1/2 exports, m
-    sar_window_days: int = 1  # S1 acquisitions within this many days of a thermal pass are exported
-    ndvi_window_days: int = 8  # S2 NDVI within this many days of a thermal pass is exported
+    dates: Literal["orbit", "appendix_c"] = Field("orbit", description="appendix_c (thesis Appendix C list + rejected passes) "
+                                                                       "or orbit")
+    passes: Count = Field(40, description="number of passes for orbit mode")
+    rejected_passes: Count = Field(0, description="extra cloudy/degraded passes added to an Appendix C list")
+    grid_jitter_fraction: Fraction = Field(0.05, description="share of scenes whose AppEEARS crop is shifted by a pixel")
+    stripe_fraction: Fraction = Field(0.15, description="share of scenes with missing-stripe lines")
+    swath_edge_fraction: Fraction = Field(0.08, description="share of scenes cut by the swath edge")
+    fine_pixel_m: Num = Field(30.0, gt=0, description="grid spacing of the Sentinel-1/2 exports, m")
+    sar_window_days: Count = Field(1, description="S1 acquisitions within this many days of a thermal pass are exported")
+    ndvi_window_days: Count = Field(8, description="S2 NDVI within this many days of a thermal pass is exported")
+
+    @model_validator(mode="after")
+    def _passes(self):
+        need(self.passes > 0 or self.dates != "orbit", "passes", f"must be a positive number of passes, got {self.passes}")
+        return self
 
 
-@dataclass
+@dataclass(config=SECTION)
 class Simulator:
     """Offline scene simulator settings (see ``rocksoil_nb.simulate``)."""
 
-    seed: int
+    seed: Int
     climate: Climate
     geology: Geology
-    scenes: Scenes = field(default_factory=Scenes)
+    scenes: Scenes = Field(default_factory=Scenes)
