@@ -12,11 +12,12 @@ PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
-.PHONY: help env report experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget results-readme strip clean-data
+.PHONY: help env report docs experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget results-readme strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
 	@echo "make test                                            unit + notebook + real-browser tests (demo, quick)"
+	@echo "make docs                                            the documentation site (docs/_build/html) from the executed demo report"
 	@echo "make test-extra                                      checks CI also runs (every model under the JAX backend)"
 	@echo "make check-live                                      ask the real AppEEARS / Earth Engine what the test doubles assume (needs accounts)"
 	@echo "make workshop                                        prepare a room of laptops offline (env, demo data, trained demo model)"
@@ -45,6 +46,13 @@ env: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m rocksoil_nb.report --aoi $(AOI) $(PROFILE_ARG) $(NB_ARGS)
+
+# The documentation site, offline: renders the executed demo report (made first if missing), warnings are errors,
+# every internal link is checked (docs/build.py).
+DEMO_REPORT := $(or $(ROCKSOIL_WORKDIR),.)/reports/demo/quick
+docs: $(STAMP)
+	test -f $(DEMO_REPORT)/09_ndvi_analysis.ipynb || $(PY) -m rocksoil_nb.report --aoi demo --profile quick
+	$(PY) docs/build.py --notebooks $(DEMO_REPORT)
 
 test: $(STAMP) browser
 	$(PY) -m ruff check .

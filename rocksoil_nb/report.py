@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from rocksoil_nb import config
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core.io import write_text
 from rocksoil_nb.viz import BATCH_ENV
 
@@ -36,6 +37,9 @@ INJECTED = ("aoi", "profile", "variant", "model")
 #: 2-core laptop the budgets are stated for (the wall time also depends on what else runs; the CPU time much less)
 CPU_MARGIN = 1.6
 TIMING = "timing.csv"  # per notebook: wall_s, cpu_s (user + system of this process and its kernels), finished UTC
+#: the measured time of every notebook per area and profile (``bench/budget.py`` records it from a report's timing.csv);
+#: each notebook shows its own rows at the top (:func:`time_to_run`)
+TIMINGS = Path("parameters") / "timings.csv"
 
 
 def _cpu_s() -> float:
@@ -148,7 +152,8 @@ def run(aoi: str, profile: str | None = None, only: list[str] | None = None, ker
             os.environ[BATCH_ENV] = batch
 
 
-def _run_all(cfg, root: Path, aoi: str, only, kernel: str, limits: tuple[int, int], variant, model, out_dir: Path) -> list[Path]:
+def _run_all(cfg: AreaConfig, root: Path, aoi: str, only, kernel: str, limits: tuple[int, int], variant, model,
+             out_dir: Path) -> list[Path]:
     done, retried = [], []
     for nb in notebooks(root):
         if only and not any(nb.name.startswith(o) for o in only):
@@ -206,9 +211,47 @@ def _execute(nb: Path, out: Path, params: dict, kernel: str, root: Path, limits:
     return None
 
 
-def write_index(cfg, retried: list[str] | None = None) -> Path:
-    """``reports/<aoi>/<profile>/index.html``: links to every executed notebook's HTML, the results tables and the map
-    GeoTIFFs (with their QGIS styles), readable without Jupyter; notebooks that stalled once and were rerun."""
+def record_timings(root: Path, aoi: str, profile: str, timing, cores: int | None = None) -> Path:
+    """Put a report's per-notebook times (a ``timing.csv`` table) into ``parameters/timings.csv`` as the measured rows of
+    ``aoi``/``profile`` (replacing earlier ones), with the date and the machine's cores."""
+    import pandas as pd
+
+    path = Path(root) / TIMINGS
+    rows = pd.DataFrame({"area": aoi, "profile": profile, "notebook": [Path(n).stem for n in timing["notebook"]],
+                         "wall_s": timing["wall_s"].round(1), "cpu_s": timing["cpu_s"].round(1),
+                         "load_1min": timing["load_1min"] if "load_1min" in timing else float("nan"),
+                         "measured_utc": timing["finished_utc"].astype(str).str[:10], "cores": cores or os.cpu_count()})
+    old = pd.read_csv(path) if path.exists() else rows.iloc[:0]
+    old = old[~((old["area"] == aoi) & (old["profile"] == profile))]
+    out = pd.concat([old, rows], ignore_index=True).sort_values(["profile", "area", "notebook"], kind="stable")
+    from rocksoil_nb.core.io import write_csv
+
+    return write_csv(path, out)
+
+
+def time_to_run(notebook: str, root: Path | None = None):
+    """How long ``notebook`` (e.g. ``"07_train"``) took, as measured per profile and area (``parameters/timings.csv``):
+    wall and CPU minutes on the machine named (cores), a table for the top of each notebook."""
+    import pandas as pd
+
+    path = Path(root or config.project_root()) / TIMINGS
+    t = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["area", "profile", "notebook", "wall_s", "cpu_s",
+                                                                            "measured_utc", "cores"])
+    t = t[t["notebook"] == notebook]
+    return pd.DataFrame({"profile": t["profile"], "area": t["area"], "wall (min)": (t["wall_s"] / 60).round(1),
+                         "CPU (min)": (t["cpu_s"] / 60).round(1), "measured": t["measured_utc"],
+                         "machine": t["cores"].map(lambda c: f"{int(c)} cores, no GPU")}).set_index(["profile", "area"])
+
+
+def docs_site(root: Path) -> Path:
+    """Where ``make docs`` writes the documentation site of the project at ``root``."""
+    return Path(root) / "docs" / "_build" / "html"
+
+
+def write_index(cfg: AreaConfig, retried: list[str] | None = None) -> Path:
+    """``reports/<aoi>/<profile>/index.html``: links to every executed notebook's HTML and its chapter in the
+    documentation (relative links into ``docs/_build/html``), the results tables and the map GeoTIFFs (with their QGIS
+    styles), readable without Jupyter; notebooks that stalled once and were rerun."""
     import html
 
 
@@ -219,6 +262,13 @@ def write_index(cfg, retried: list[str] | None = None) -> Path:
         return f"<ul>{items}</ul>" if items else "<p><i>none yet</i></p>"
 
     notebooks_html = sorted(rep.glob("[0-9][0-9]_*.html"))
+    site = docs_site(cfg.root)
+    guide = os.path.relpath(site, rep)
+
+    def chapter(p: Path) -> str:  # the notebook's page in the documentation (docs/_build/html, from ``make docs``)
+        return (f'<li><a href="{html.escape(str(p.relative_to(rep)))}">{html.escape(p.stem.replace("_", " ", 1))}</a> · '
+                f'<a href="{html.escape(guide)}/tutorials/{html.escape(p.stem)}.html">its chapter in the documentation</a></li>')
+
     tables = sorted((rep / "tables").glob("*.html")) + sorted((rep / "tables").glob("*.csv")) if (rep / "tables").exists() else []
     maps = sorted((rep / "maps").glob("*/*.tif")) if (rep / "maps").exists() else []
     by_run: dict[str, list[Path]] = {}
@@ -242,7 +292,10 @@ def write_index(cfg, retried: list[str] | None = None) -> Path:
 <h1>rocksoil report: {html.escape(cfg.title)}</h1>
 <p>Area <code>{html.escape(cfg.name)}</code>, profile <code>{html.escape(cfg.profile_name)}</code>.
 Accuracy figures are given under both split protocols: <b>thesis</b> (chronological) and <b>spatial</b> (disjoint blocks).</p>
-<h2>Notebooks</h2>{links(notebooks_html, lambda p: p.stem.replace("_", " ", 1))}{retries}
+<p>What each step does and how to read it: the <a href="{html.escape(guide)}/index.html">documentation</a>
+({"built" if (site / "index.html").exists() else "build it with <code>make docs</code>"}: user guide, the notebooks as
+tutorials, the science behind each step).</p>
+<h2>Notebooks</h2><ul>{"".join(chapter(p) for p in notebooks_html) or "<li><i>none yet</i></li>"}</ul>{retries}
 <h2>Results tables</h2>{links(tables)}
 <h2>Maps</h2>{map_html}
 </body></html>"""

@@ -16,6 +16,32 @@ def root() -> Path:
     return ROOT
 
 
+def make_project(folder: Path, area=None, profiles=None, text: str | None = None, aoi: str = "demo", name: str | None = None,
+                 links: tuple[str, ...] = ()) -> Path:
+    """The one temporary project of the tests: ``folder/parameters/`` with a copy of ``<aoi>.yaml`` (changed in place by
+    ``area(data)``, or ``text`` written as given; saved as ``<name>.yaml`` with ``name:`` set when ``name`` is given) and of
+    ``profiles.yaml`` (changed by ``profiles(data)``), a ``rocksoil_nb/`` marker (or, with ``links``, symbolic links to the
+    repository's folders named, e.g. ``("notebooks", "rocksoil_nb")``) so that ``config.project_root`` finds it."""
+    import yaml
+
+    (folder / "parameters").mkdir(parents=True, exist_ok=True)
+    for sub in links:
+        (folder / sub).symlink_to(ROOT / sub)
+    if "rocksoil_nb" not in links:
+        (folder / "rocksoil_nb").mkdir(exist_ok=True)
+    data = yaml.safe_load((ROOT / "parameters" / f"{aoi}.yaml").read_text())
+    if name:
+        data["name"] = name
+    if area:
+        area(data)
+    (folder / "parameters" / f"{name or aoi}.yaml").write_text(text if text is not None else yaml.safe_dump(data))
+    prof = yaml.safe_load((ROOT / "parameters" / "profiles.yaml").read_text())
+    if profiles:
+        profiles(prof)
+    (folder / "parameters" / "profiles.yaml").write_text(yaml.safe_dump(prof))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_cfg():
     from rocksoil_nb import config
@@ -91,16 +117,9 @@ def trained_demo(tmp_path_factory, root):
 @pytest.fixture()
 def project(tmp_path, root, monkeypatch) -> Path:
     """A project folder with a made-up area for the import and a thesis clone beside it."""
-    import yaml
-
     from .test_thesis_import import COLS, ROWS
 
-    (tmp_path / "parameters").mkdir()
-    (tmp_path / "rocksoil_nb").mkdir()
-    (tmp_path / "parameters" / "profiles.yaml").write_text((root / "parameters" / "profiles.yaml").read_text())
-    d = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
-    d.update({"name": "made_up", "area": {**d["area"], "shape": [ROWS, COLS]}})
-    (tmp_path / "parameters" / "made_up.yaml").write_text(yaml.safe_dump(d))
+    make_project(tmp_path, lambda d: d.update(area={**d["area"], "shape": [ROWS, COLS]}), name="made_up")
     monkeypatch.setenv("ROCKSOIL_ROOT", str(tmp_path))
     monkeypatch.setenv("ROCKSOIL_WORKDIR", str(tmp_path))
     return tmp_path

@@ -11,22 +11,9 @@ import yaml
 
 from rocksoil_nb import config
 
+from .conftest import make_project
+
 # --------------------------------------------------------------------------- parameters
-
-
-def _project(tmp_path, root, area=None, profiles=None, text: str | None = None):
-    """A project folder with a copy of demo.yaml (changed by ``area``) and profiles.yaml (changed by ``profiles``)."""
-    (tmp_path / "parameters").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "rocksoil_nb").mkdir(exist_ok=True)
-    data = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
-    if area:
-        area(data)
-    (tmp_path / "parameters" / "demo.yaml").write_text(text if text is not None else yaml.safe_dump(data))
-    prof = yaml.safe_load((root / "parameters" / "profiles.yaml").read_text())
-    if profiles:
-        profiles(prof)
-    (tmp_path / "parameters" / "profiles.yaml").write_text(yaml.safe_dump(prof))
-    return tmp_path
 
 
 def _hp(**kw):
@@ -48,7 +35,7 @@ def _hp(**kw):
     (lambda d: d["simulator"].setdefault("scenes", {}).update(passes=0, dates="orbit"), "simulator.scenes.passes", "positive"),
 ])
 def test_out_of_range_values_are_refused_naming_file_and_key(tmp_path, root, mutate, key, words):
-    r = _project(tmp_path, root, area=mutate)
+    r = make_project(tmp_path, area=mutate)
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     msg = str(e.value)
@@ -56,22 +43,22 @@ def test_out_of_range_values_are_refused_naming_file_and_key(tmp_path, root, mut
 
 
 def test_a_profile_value_is_checked_after_the_merge(tmp_path, root):
-    r = _project(tmp_path, root, profiles=lambda p: p["quick"]["overrides"]["hyperparameters"].update(epochs=-5))
+    r = make_project(tmp_path, profiles=lambda p: p["quick"]["overrides"]["hyperparameters"].update(epochs=-5))
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     assert "profile 'quick'" in str(e.value) and "'hyperparameters.epochs'" in str(e.value)
-    r2 = _project(tmp_path / "b", root, profiles=lambda p: p["quick"].update(max_patches=-1))
+    r2 = make_project(tmp_path / "b", profiles=lambda p: p["quick"].update(max_patches=-1))
     with pytest.raises(config.ParameterError, match=r"profiles.yaml \[quick\].*'max_patches'"):
         config.load("demo", "quick", root=r2)
 
 
 def test_an_area_value_a_profile_replaces_is_still_checked_and_the_replacement_is_told(tmp_path, root, capsys):
-    r = _project(tmp_path, root, area=_hp(epochs=-5))  # the quick profile sets epochs: 10
+    r = make_project(tmp_path, area=_hp(epochs=-5))  # the quick profile sets epochs: 10
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     msg = str(e.value)
     assert "demo.yaml: key 'hyperparameters.epochs'" in msg and "checked without profile 'quick'" in msg
-    r2 = _project(tmp_path / "b", root)
+    r2 = make_project(tmp_path / "b")
     config.load("demo", "quick", root=r2)
     config.load("demo", "quick", root=r2)
     err = capsys.readouterr().err
@@ -81,7 +68,7 @@ def test_an_area_value_a_profile_replaces_is_still_checked_and_the_replacement_i
 def test_an_invalid_date_names_the_file(tmp_path, root):
     text = (root / "parameters" / "demo.yaml").read_text()
     start = yaml.safe_load(text)["period"]["start"]
-    r = _project(tmp_path, root, text=text.replace(str(start), "2022-13-01", 1))
+    r = make_project(tmp_path, text=text.replace(str(start), "2022-13-01", 1))
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     assert "demo.yaml" in str(e.value) and "date" in str(e.value)
@@ -701,14 +688,8 @@ def test_a_read_only_folder_gives_advice_not_a_temp_file_name(tmp_path, monkeypa
 
 
 def test_a_grid_too_big_to_simulate_is_refused_and_a_future_period_is_said(tmp_path, root):
-    import shutil
-
-    from rocksoil_nb import config
-
-    (tmp_path / "parameters").mkdir()
-    shutil.copy(root / "parameters" / "profiles.yaml", tmp_path / "parameters")
     text = (root / "parameters" / "demo.yaml").read_text()
-    (tmp_path / "parameters" / "demo.yaml").write_text(text.replace("shape: [96, 96]", "shape: [10000, 10000]"))
+    make_project(tmp_path, text=text.replace("shape: [96, 96]", "shape: [10000, 10000]"))
     with pytest.raises(config.ParameterError, match=r"10000 x 10000 px would need about \d+ GiB to simulate"):
         config.load("demo", "quick", root=tmp_path)
     import re

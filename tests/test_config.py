@@ -1,7 +1,8 @@
 import pytest
-import yaml
 
 from rocksoil_nb import config
+
+from .conftest import make_project
 
 
 @pytest.mark.parametrize("aoi", ["demo", "villoslada", "puertollano", "santa_olalla"])
@@ -34,38 +35,28 @@ def test_profiles_scale_epochs(root):
     assert t.classes.include_nodata and not q.classes.include_nodata
 
 
-def _write_area(tmp_path, root, mutate):
-    (tmp_path / "parameters").mkdir()
-    (tmp_path / "rocksoil_nb").mkdir()
-    data = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
-    mutate(data)
-    (tmp_path / "parameters" / "demo.yaml").write_text(yaml.safe_dump(data))
-    (tmp_path / "parameters" / "profiles.yaml").write_text((root / "parameters" / "profiles.yaml").read_text())
-    return tmp_path
-
-
 def test_unknown_key_names_file_and_key(tmp_path, root):
-    r = _write_area(tmp_path, root, lambda d: d["area"].update(pixel_size=70))
+    r = make_project(tmp_path, lambda d: d["area"].update(pixel_size=70))
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     assert "demo.yaml" in str(e.value) and "area.pixel_size" in str(e.value)
 
 
 def test_wrong_type_names_file_and_key(tmp_path, root):
-    r = _write_area(tmp_path, root, lambda d: d["simulator"]["climate"].update(vegetation="lots"))
+    r = make_project(tmp_path, lambda d: d["simulator"]["climate"].update(vegetation="lots"))
     with pytest.raises(config.ParameterError) as e:
         config.load("demo", "quick", root=r)
     assert "demo.yaml" in str(e.value) and "simulator.climate.vegetation" in str(e.value) and "number" in str(e.value)
 
 
 def test_bad_source_and_bad_class_code(tmp_path, root):
-    r = _write_area(tmp_path, root, lambda d: d.update(source="ftp"))
+    r = make_project(tmp_path, lambda d: d.update(source="ftp"))
     with pytest.raises(config.ParameterError, match="source"):
         config.load("demo", "quick", root=r)
 
 
 def test_weight_code_out_of_range(tmp_path, root):
-    r = _write_area(tmp_path, root, lambda d: d["classes"]["weights"].update({14: 1.0}))
+    r = make_project(tmp_path, lambda d: d["classes"]["weights"].update({14: 1.0}))
     with pytest.raises(config.ParameterError, match="outside 0-13"):
         config.load("demo", "quick", root=r)
 
@@ -91,10 +82,7 @@ def test_a_key_given_twice_is_an_error_naming_it_and_both_lines(tmp_path, root):
 
 @pytest.mark.parametrize("seeds, ok", [([0], True), ([0, 1, 2], True), ([], False), ([1, 1], False), ([-1], False)])
 def test_profile_seeds_are_distinct_and_not_negative(tmp_path, root, seeds, ok):
-    r = _write_area(tmp_path, root, lambda d: None)
-    prof = yaml.safe_load((r / "parameters" / "profiles.yaml").read_text())
-    prof["quick"]["seeds"] = seeds
-    (r / "parameters" / "profiles.yaml").write_text(yaml.safe_dump(prof))
+    r = make_project(tmp_path, profiles=lambda p: p["quick"].update(seeds=seeds))
     if ok:
         assert config.load("demo", "quick", root=r).profile.seeds == seeds
     else:

@@ -7,9 +7,10 @@ import time
 
 import nbformat
 import pytest
-import yaml
 
 from rocksoil_nb import report
+
+from .conftest import make_project
 
 
 def _notebook(path, cells):
@@ -24,13 +25,8 @@ def _notebook(path, cells):
 
 @pytest.fixture()
 def stalling_project(tmp_path, root, monkeypatch):
-    (tmp_path / "parameters").mkdir()
-    (tmp_path / "rocksoil_nb").mkdir()
+    make_project(tmp_path, profiles=lambda p: p["quick"].update(cell_timeout_s=3))
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "parameters" / "demo.yaml").write_text((root / "parameters" / "demo.yaml").read_text())
-    profiles = yaml.safe_load((root / "parameters" / "profiles.yaml").read_text())
-    profiles["quick"]["cell_timeout_s"] = 3
-    (tmp_path / "parameters" / "profiles.yaml").write_text(yaml.safe_dump(profiles))
     stall = "import time  # waits for ever\nwhile True:\n    time.sleep(1)"
     _notebook(tmp_path / "notebooks" / "01_stall.ipynb", ["print('before the stall')", stall])
     _notebook(tmp_path / "notebooks" / "02_after.ipynb", ["print('never reached')"])
@@ -47,7 +43,7 @@ def test_a_cell_that_sleeps_for_ever_is_stopped_retried_once_and_named(stalling_
     msg = str(e.value)
     assert "01_stall.ipynb" in msg and "'import time  # waits for ever'" in msg and "3 s limit" in msg and "waited" in msg
     assert "also on the retry" in msg
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert out.count("01_stall.ipynb ...") == 2 and "running it once more" in out and "02_after" not in out
     assert took < 120  # two attempts of a 3 s limit plus kernel starts, not for ever
     partial = nbformat.read(stalling_project / "reports" / "demo" / "quick" / "01_stall.ipynb", as_version=4)

@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 
 import pytest
-import yaml
 
 from rocksoil_nb import report
 
 from .appeears_fake import PASSWORD, USER, Script, serve
+from .conftest import make_project
 
 pytestmark = pytest.mark.notebook
 
 
 def _project(tmp_path, root, demo_raw):
-    proj = tmp_path / "project"
-    (proj / "parameters").mkdir(parents=True)
-    (proj / "notebooks").symlink_to(root / "notebooks")
-    (proj / "rocksoil_nb").symlink_to(root / "rocksoil_nb")
-    shutil.copy(root / "parameters" / "profiles.yaml", proj / "parameters")
-    data = yaml.safe_load((root / "parameters" / "demo.yaml").read_text())
-    data["source"] = "appeears+gee"
-    data["acquisition"] = {"sentinel": False, "geology_vector": str(demo_raw / "geology" / "geology_map.gpkg")}
-    (proj / "parameters" / "demo.yaml").write_text(yaml.safe_dump(data))
-    return proj
+    acq = {"sentinel": False, "geology_vector": str(demo_raw / "geology" / "geology_map.gpkg")}
+    return make_project(tmp_path / "project", lambda d: d.update(source="appeears+gee", acquisition=acq),
+                        links=("notebooks", "rocksoil_nb"))
 
 
 def _leaks(folder, secrets):

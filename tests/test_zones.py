@@ -17,6 +17,8 @@ from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.core.grid import Grid, cover_grid
 from rocksoil_nb.prepare import cube, scenes
 
+from .conftest import make_project
+
 QC_GOOD = int(ecostress.pack_qc(lst_accuracy=3))
 
 
@@ -84,13 +86,9 @@ def test_area_grids_lie_in_their_zone(tmp_path):
     assert utm_zone_crs(-33.9, 151.2) == "EPSG:32756"
     for aoi, zone in (("santa_olalla", "EPSG:32629"), ("puertollano", "EPSG:32630"), ("villoslada", "EPSG:32630")):
         assert load(aoi, "quick").area.crs == zone
-    root = tmp_path / "proj"
-    (root / "parameters").mkdir(parents=True)
     text = (load.__globals__["project_root"]() / "parameters" / "santa_olalla.yaml").read_text()
-    (root / "parameters" / "wrongzone.yaml").write_text(text.replace("crs: EPSG:32629", "crs: EPSG:32630").replace(
-        "name: santa_olalla", "name: wrongzone"))
-    (root / "parameters" / "profiles.yaml").write_text(
-        (load.__globals__["project_root"]() / "parameters" / "profiles.yaml").read_text())
+    root = make_project(tmp_path / "proj", aoi="santa_olalla", name="wrongzone",
+                        text=text.replace("crs: EPSG:32629", "crs: EPSG:32630").replace("name: santa_olalla", "name: wrongzone"))
     with pytest.raises(ParameterError, match="lies in UTM zone 29 .EPSG:32629.; set area.crs: EPSG:32629, or say why not"):
         load("wrongzone", "quick", root=root)
     noted = text.replace("crs: EPSG:32629", "crs: EPSG:32630\n  crs_note: the map series is on zone 30")

@@ -19,6 +19,7 @@ from rocksoil_nb.acquire import credentials, earthengine
 from rocksoil_nb.acquire.appeears import AppEEARS, fetch_ecostress
 from rocksoil_nb.acquire.files import file_table  # noqa: F401
 from rocksoil_nb.acquire.local import SHAPEFILE_SIDECARS, import_folder
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import ecostress, io, sentinel
 from rocksoil_nb.core.grid import thermal_grid
 from rocksoil_nb.simulate.run import simulate
@@ -28,12 +29,12 @@ class SourceNotAvailable(RuntimeError):
     """The area's ``source`` cannot be used as configured."""
 
 
-def _resolve(cfg, path: str) -> Path:
+def _resolve(cfg: AreaConfig, path: str) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else cfg.root / p
 
 
-def geology_source(cfg) -> Path | None:
+def geology_source(cfg: AreaConfig) -> Path | None:
     """The configured geology vector (None if not configured); a clear error when it does not exist, checked
     before any download so that a wrong path does not wait for hours of them."""
     if not cfg.acquisition.geology_vector:
@@ -45,7 +46,7 @@ def geology_source(cfg) -> Path | None:
     return src
 
 
-def copy_geology(cfg, raw: Path) -> Path | None:
+def copy_geology(cfg: AreaConfig, raw: Path) -> Path | None:
     """Copy the configured geology vector (and shapefile sidecars) into ``raw/geology/``; None if not configured."""
     src = geology_source(cfg)
     if src is None:
@@ -94,7 +95,7 @@ def _count_dates(raw: Path, sub: str) -> int:
     return len({parsed["time"].date() for p in sorted((raw / sub).glob("*.tif")) if (parsed := sentinel.parse(p))})
 
 
-def run(cfg, progress: bool = True, session=None, ee=None) -> AcquireResult:
+def run(cfg: AreaConfig, progress: bool = True, session=None, ee=None) -> AcquireResult:
     """Acquire the raw data of ``cfg`` by its ``source``; return an :class:`AcquireResult`.
 
     ``session`` (a requests-like session) and ``ee`` (an Earth Engine module) can be passed in; by default
@@ -119,7 +120,7 @@ def run(cfg, progress: bool = True, session=None, ee=None) -> AcquireResult:
     raise SourceNotAvailable(f"unknown source {cfg.source!r} for area {cfg.name!r}")
 
 
-def _run_remote(cfg, raw: Path, progress: bool, session, ee) -> dict:
+def _run_remote(cfg: AreaConfig, raw: Path, progress: bool, session, ee) -> dict:
     acq = cfg.acquisition
     geology_source(cfg)  # before the downloads
     summary: dict = {"source": "appeears+gee", "warnings": []}

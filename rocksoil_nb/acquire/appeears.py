@@ -28,6 +28,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from rocksoil_nb.acquire.credentials import Earthdata, redact
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import ecostress, io
 
 DEFAULT_API = "https://appeears.earthdatacloud.nasa.gov/api/"
@@ -242,7 +243,7 @@ def _submit(client: AppEEARS, request: dict, state_path: Path, previous: list[st
     return task_id
 
 
-def fetch_ecostress(cfg, raw_dir: Path, client: AppEEARS, progress: bool = True) -> dict:
+def fetch_ecostress(cfg: AreaConfig, raw_dir: Path, client: AppEEARS, progress: bool = True) -> dict:
     """Request (or resume) the area's ECOSTRESS task and download its bundle into ``raw/ecostress/``. A saved task
     whose outputs expired (30 days after it finished) is submitted again when none of its files were downloaded."""
     eco = Path(raw_dir) / "ecostress"

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.core.grid import Grid
 from rocksoil_nb.core.sentinel import CLOUD_MASKS, S2_CLOUD_SCORE, SCL_CLOUD, SCL_SNOW, nearest, s1_name, s2_name  # noqa: F401
@@ -86,7 +87,7 @@ def initialize(auth, ee=None):
     return ee
 
 
-def region(ee, cfg):
+def region(ee, cfg: AreaConfig):
     """The area's WGS84 box as an ``ee.Geometry.Rectangle`` (west, south, east, north)."""
     (n, e), (s, w) = cfg.area.ne, cfg.area.sw
     return ee.Geometry.Rectangle([w, s, e, n], "EPSG:4326", False)
@@ -126,7 +127,7 @@ def group_passes(images: pd.DataFrame, key: str) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("time_utc").reset_index(drop=True)
 
 
-def sentinel1_images(ee, cfg, orbit_pass: str = "") -> pd.DataFrame:
+def sentinel1_images(ee, cfg: AreaConfig, orbit_pass: str = "") -> pd.DataFrame:
     """S1 GRD IW scenes with VV and VH over the area in the period (optionally one orbit pass)."""
     coll = (ee.ImageCollection(S1).filterBounds(region(ee, cfg))
             .filterDate(str(cfg.period.start), str(cfg.period.end + dt.timedelta(days=1)))
@@ -138,7 +139,7 @@ def sentinel1_images(ee, cfg, orbit_pass: str = "") -> pd.DataFrame:
     return _listing(coll, ["system:index", "system:time_start", "orbitProperties_pass"])
 
 
-def sentinel2_images(ee, cfg, max_cloud_percent: float = 60.0, pad_days: int = 8) -> pd.DataFrame:
+def sentinel2_images(ee, cfg: AreaConfig, max_cloud_percent: float = 60.0, pad_days: int = 8) -> pd.DataFrame:
     """S2 SR harmonized scenes over the area with scene cloud under ``max_cloud_percent`` (period ± ``pad_days``)."""
     coll = (ee.ImageCollection(S2).filterBounds(region(ee, cfg))
             .filterDate(str(cfg.period.start - dt.timedelta(days=pad_days)), str(cfg.period.end + dt.timedelta(days=pad_days + 1)))
@@ -239,7 +240,7 @@ def compute_pixels(ee, image, grid: Grid, bands: list[str], max_bytes: int = MAX
     return out
 
 
-def fetch_sentinel(ee, cfg, grid: Grid, thermal_times, raw_dir: Path, progress: bool = True) -> dict:
+def fetch_sentinel(ee, cfg: AreaConfig, grid: Grid, thermal_times, raw_dir: Path, progress: bool = True) -> dict:
     """Match S1 passes and S2 datatakes to the thermal passes, export each matched one onto ``grid`` (its
     slices / tiles mosaicked) and save the matching tables (``raw/matching_sentinel1.csv``,
     ``raw/matching_sentinel2.csv``, with the cloud mask used). Skips files present."""
@@ -331,7 +332,7 @@ def _eco_arrays(data: np.ndarray, layers: list[str]) -> list[tuple[str, np.ndarr
     return out
 
 
-def fetch_ecostress(ee, cfg, grid: Grid, raw_dir: Path, progress: bool = True) -> dict:
+def fetch_ecostress(ee, cfg: AreaConfig, grid: Grid, raw_dir: Path, progress: bool = True) -> dict:
     """ECOSTRESS L2T LSTE from Earth Engine (``NASA/ECOSTRESS/L2T_LSTE/V2``) for users without an Earthdata account:
     one file per overpass and layer (its tiles mosaicked), written with AppEEARS names (the grid's UTM zone as the
     suffix, as AppEEARS names native-projection outputs) and dtypes into ``raw/ecostress/``. Reports passes per year

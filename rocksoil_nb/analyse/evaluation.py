@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
@@ -17,7 +18,7 @@ from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.steps import load_labels
 
 
-def run_result(cfg, variant: str, model: str, protocol: str) -> RunResult:
+def run_result(cfg: AreaConfig, variant: str, model: str, protocol: str) -> RunResult:
     """The finished run's results (``metrics.json``); a clear error when it has not been trained."""
     d = cfg.layout.run_dir(variant, model, protocol)
     if not (d / METRICS).exists():
@@ -25,7 +26,7 @@ def run_result(cfg, variant: str, model: str, protocol: str) -> RunResult:
     return RunResult.read(d)
 
 
-def per_class_table(cfg, variant: str, model: str) -> pd.DataFrame:
+def per_class_table(cfg: AreaConfig, variant: str, model: str) -> pd.DataFrame:
     """Precision, recall, F1, IoU and support per class of one model under both protocols."""
     frames = {}
     for proto in ("thesis", "spatial"):
@@ -44,7 +45,7 @@ def per_class_table(cfg, variant: str, model: str) -> pd.DataFrame:
     return df[support > 0].round(3)
 
 
-def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
+def thesis_test_dates(cfg: AreaConfig, variant: str, kind: str = "cnn") -> list[int]:
     """Cube time indices of the thesis protocol's test dates of a variant (the latest 15 % of its dates)."""
     df = pd.read_csv(cfg.layout.patches_dir(variant) / f"samples_{kind}.csv")
     cols = ["t"] if kind == "cnn" else [c for c in df.columns if c.startswith("t") and c[1:].isdigit()]
@@ -53,7 +54,7 @@ def thesis_test_dates(cfg, variant: str, kind: str = "cnn") -> list[int]:
     return sorted(int(i) for i in last.unique())
 
 
-def map_run(cfg, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
+def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
     """The model whose maps 08 draws: the named one, or (``best``) the model that maps a scene (its registry
     entry's ``maps``) with the highest test macro-F1."""
     variant = patches.primary_variant(cfg, variant)
@@ -70,7 +71,7 @@ def map_run(cfg, results: pd.DataFrame, variant: str | None = None, protocol: st
     return str((deep if len(deep) else r).sort_values("f1", ascending=False)["model"].iloc[0])
 
 
-def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | None = None, progress: bool = True):
+def reconstruct_run(cfg: AreaConfig, variant: str, model: str, protocol: str, which: str | None = None, progress: bool = True):
     """Full-scene maps of one run on the area's cube into ``reports/<aoi>/<profile>/maps/<run>/`` (see
     :mod:`rocksoil_nb.infer.reconstruct`). ``which``: ``all`` dates of the variant or the thesis ``test`` dates
     (default: the profile's ``map_dates``)."""
@@ -81,7 +82,7 @@ def reconstruct_run(cfg, variant: str, model: str, protocol: str, which: str | N
                                    test_dates=test, progress=progress)
 
 
-def map_statement(cfg, rec, variant: str) -> str:
+def map_statement(cfg: AreaConfig, rec, variant: str) -> str:
     """One sentence to print beside the consensus map: its pixel agreement with the geology map (whole area
     and spatial test blocks) and its mean confidence against the uniform-guess level 1 / (classes)."""
     labels = load_labels(cfg)
@@ -95,7 +96,7 @@ def map_statement(cfg, rec, variant: str) -> str:
             f"against {1 / n:.3f} for a uniform guess over {n} classes.")
 
 
-def map_accuracy(cfg, rec, variant: str) -> pd.DataFrame:
+def map_accuracy(cfg: AreaConfig, rec, variant: str) -> pd.DataFrame:
     """Consensus and per-date maps against the labels: on the spatial protocol's test blocks and on the whole area."""
     labels = load_labels(cfg)
     region = np.load(cfg.layout.patches_dir(variant) / "spatial_split.npy")

@@ -29,6 +29,7 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.prepare import splits
 
@@ -142,7 +143,7 @@ class HeldOut:
     seeds: list[int]
 
 
-def held_out(cfg, variant: str | None = None) -> dict[tuple[str, str, str], HeldOut]:
+def held_out(cfg: AreaConfig, variant: str | None = None) -> dict[tuple[str, str, str], HeldOut]:
     """{(variant, protocol, model): :class:`HeldOut`} of the runs of the profile's training seeds that kept their test
     units (``test_units.npz``); several seeds of a model are aligned on the units all of them hold."""
     from rocksoil_nb.learn.runs import RunResult, read_units, unit_kind
@@ -161,7 +162,7 @@ def held_out(cfg, variant: str | None = None) -> dict[tuple[str, str, str], Held
     return out
 
 
-def summary(cfg) -> pd.DataFrame:
+def summary(cfg: AreaConfig) -> pd.DataFrame:
     """Per (variant, protocol, model) of the area and profile, the majority guess included: the value (mean over the
     training seeds), its 95 % bootstrap interval over the held-out units, the spread over seeds (standard deviation)
     of OA, macro-F1 and mIoU, the number of seeds, of units and their kind. Runs without kept units are absent; the
@@ -194,7 +195,7 @@ def _majority(h: HeldOut, cls: int) -> HeldOut:
     return HeldOut(h.units, majority_confusions(h.confs[0], cls)[None], h.kind, [])
 
 
-def versus_baselines(cfg, variant: str) -> pd.DataFrame:
+def versus_baselines(cfg: AreaConfig, variant: str) -> pd.DataFrame:
     """Per model of the area, profile and variant whose runs kept their test units (``test_units.npz``): test OA and
     macro-F1 (mean over the profile's seeds) with their 95 % intervals, and the paired difference in macro-F1 to its
     **best baseline** on the same units: of the majority-class guess (derived on the model's own units), the per-pixel
@@ -236,7 +237,7 @@ def _common(a: HeldOut, b: HeldOut) -> tuple[np.ndarray, np.ndarray]:
     return a.confs[:, np.searchsorted(a.units, both)], b.confs[:, np.searchsorted(b.units, both)]
 
 
-def seed_table(cfg, variant: str) -> pd.DataFrame:
+def seed_table(cfg: AreaConfig, variant: str) -> pd.DataFrame:
     """How much a row moves with the training seed: per (protocol, model) of the variant, over the runs of the profile's
     ``seeds``: their number, and OA and macro-F1 as mean, standard deviation, lowest and highest (from each run's
     ``metrics.json``)."""
@@ -257,7 +258,7 @@ def seed_table(cfg, variant: str) -> pd.DataFrame:
     return out.round(3)
 
 
-def statements(cfg) -> str:
+def statements(cfg: AreaConfig) -> str:
     """08's sentences, one per variant of the area and profile with kept test units (:func:`statement`), as Markdown."""
     from rocksoil_nb.learn.runs import RunResult
 

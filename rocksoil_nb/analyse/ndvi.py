@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.analyse import evaluation
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.learn import registry
@@ -202,7 +203,7 @@ class NdviResult:
                 f"block bootstrap 95 % {s['block_lo']:.3f} … {s['block_hi']:.3f} ({s['blocks']} blocks)")
 
 
-def analyse(cfg, variant: str | None = None, model: str = "convlstm", protocol: str = "spatial", progress: bool = True
+def analyse(cfg: AreaConfig, variant: str | None = None, model: str = "convlstm", protocol: str = "spatial", progress: bool = True
             ) -> NdviResult:
     """The whole analysis for one run of an area: maps (08's, or made now), pairs, r with intervals, the
     per-NDVI-class table and the findings row (saved under ``reports/<aoi>/<profile>/tables/``)."""

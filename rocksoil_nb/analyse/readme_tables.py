@@ -1,6 +1,8 @@
-"""The README's results tables, rendered from the runs' files (never typed): ``make results-readme``.
+"""The results tables of the README and the documentation, rendered from the runs' files (never typed):
+``make results-readme``.
 
-A table sits in the README between ``<!-- results:<aoi>:<profile>:<variant> -->`` and
+A table sits in the README or a documentation page (``docs/**/*.md``; one table may stand in several) between
+``<!-- results:<aoi>:<profile>:<variant> -->`` and
 ``<!-- /results:<aoi>:<profile>:<variant> -->``; this module replaces what is between the markers with the variant's
 results table (``reports/<aoi>/<profile>/tables/results_<variant>.csv``, as 08 writes it: test OA and macro-F1 under
 each protocol) and a provenance line: commit, date of the report, machine (cores, GPU or not) and the report's wall
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from rocksoil_nb.config.schema import AreaConfig
 
 
 def _commit(root: Path) -> str:
@@ -100,7 +104,7 @@ def render(reports_dir: Path, variant: str, root: Path, models_dir: Path | None 
             f"{when or 'unknown date'}, {os.cpu_count()} cores and {_gpu()}{wall}.*")
 
 
-def render_seeds(cfg, variant: str, root: Path) -> str:
+def render_seeds(cfg: AreaConfig, variant: str, root: Path) -> str:
     """The spread over training seeds of the runs of ``cfg``'s seeds (:func:`rocksoil_nb.analyse.intervals.seed_table`)
     as Markdown, with its provenance line."""
     from rocksoil_nb.analyse.intervals import seed_table
@@ -162,15 +166,35 @@ def seed_tolerances(readme_text: str, aoi: str, profile: str, variant: str) -> d
     return out
 
 
-def update(readme: Path, body: str, aoi: str, profile: str, variant: str, kind: str = "results") -> Path:
-    """Replace what is between the markers in ``readme`` by ``body``; a README without them is an error naming them."""
+def documents(root: Path) -> list[Path]:
+    """The files generated tables go in: the README and the documentation's pages (``docs/**/*.md``)."""
+    docs = Path(root) / "docs"
+    return [Path(root) / "README.md"] + sorted(p for p in docs.rglob("*.md") if "_build" not in p.parts and "generated" not in p.parts)
+
+
+def holding(root: Path, aoi: str, profile: str, variant: str, kind: str = "results") -> Path:
+    """The first of :func:`documents` that holds the markers of a table (an error naming the markers where none does)."""
     start, end = marker(aoi, profile, variant, kind)
-    text = readme.read_text()
-    if start not in text or end not in text:
-        raise SystemExit(f"{readme}: no {start} ... {end} markers; add them where the table belongs")
-    text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{body}\n{end}", text, flags=re.S)
-    readme.write_text(text)
-    return readme
+    for doc in documents(root):
+        text = doc.read_text()
+        if start in text and end in text:
+            return doc
+    raise SystemExit(f"no document of {root} (README.md, docs/) holds {start} ... {end}; add the markers where the table belongs")
+
+
+def update(root: Path, body: str, aoi: str, profile: str, variant: str, kind: str = "results") -> list[Path]:
+    """Replace what is between the markers of a table by ``body`` in every document that holds them (a table may stand
+    in the README and in the documentation); none holding them is an error naming the markers."""
+    start, end = marker(aoi, profile, variant, kind)
+    done = []
+    for doc in documents(root):
+        text = doc.read_text()
+        if start in text and end in text:
+            doc.write_text(re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{body}\n{end}", text, flags=re.S))
+            done.append(doc)
+    if not done:
+        holding(root, aoi, profile, variant, kind)
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     variant = patches.primary_variant(cfg, a.variant)
     if a.seeds:
         cfg.profile = dataclasses.replace(cfg.profile, seeds=a.seeds)
-        done = update(root / "README.md", render_seeds(cfg, variant, root), a.aoi, a.profile, variant, "seeds")
+        done = update(root, render_seeds(cfg, variant, root), a.aoi, a.profile, variant, "seeds")
     else:
         reports = Path(a.reports) if a.reports else cfg.layout.reports_dir
         if a.rebuild:
@@ -204,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"runs given their per-unit test confusions: {len(experiments.keep_units(cfg))}")
             print(f"tables written anew: {results.write_tables(cfg, results.gather(cfg))[0].parent}")
         body = render(reports, variant, root, cfg.layout.models_dir)
-        done = update(root / "README.md", body, a.aoi, a.profile, variant)
-    print(f"written: {done}")
+        done = update(root, body, a.aoi, a.profile, variant)
+    print("written: " + ", ".join(str(d) for d in done))
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb import config
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.runs import RunResult
@@ -53,7 +54,7 @@ def published(variant: str) -> pd.DataFrame:
     return t.set_index(["area", "model"])[["accuracy", "f1", "table"]]
 
 
-def runs_with_results(cfg) -> list[tuple[str, str]]:
+def runs_with_results(cfg: AreaConfig) -> list[tuple[str, str]]:
     """(area, profile) pairs with finished runs under the models folder, this area and profile first. Folders
     named after no known area or profile (copies, experiments under other names) are left out with a warning."""
     import warnings
@@ -72,7 +73,7 @@ def runs_with_results(cfg) -> list[tuple[str, str]]:
     return sorted(found | {me}, key=lambda ap: (ap != me, ap))
 
 
-def majority_class(cfg, variant: str, protocol: str, kind: str = "cnn") -> int:
+def majority_class(cfg: AreaConfig, variant: str, protocol: str, kind: str = "cnn") -> int:
     """The training split's most frequent class (class 0 left out unless the profile scores it): the majority guess."""
     train_c = np.array(DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol).class_pixels["train"])
     if not cfg.classes.include_nodata:
@@ -80,7 +81,7 @@ def majority_class(cfg, variant: str, protocol: str, kind: str = "cnn") -> int:
     return int(train_c.argmax())
 
 
-def majority_scores(cfg, variant: str, protocol: str, kind: str = "cnn") -> dict:
+def majority_scores(cfg: AreaConfig, variant: str, protocol: str, kind: str = "cnn") -> dict:
     """OA and macro-F1 of always predicting the training split's most frequent class, on the test split."""
     hist = DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol).class_pixels
     test_c = np.array(hist["test"])
@@ -93,12 +94,12 @@ def majority_scores(cfg, variant: str, protocol: str, kind: str = "cnn") -> dict
     return {"oa": s["oa"], "macro_f1": s["macro_f1"], "miou": s["miou"], "class": classes.NAMES[k]}
 
 
-def run_results(cfg) -> list[RunResult]:
+def run_results(cfg: AreaConfig) -> list[RunResult]:
     """Every finished run of the area and profile of ``cfg``, of each of the profile's training seeds."""
     return [RunResult.read(d) for d in cfg.layout.run_dirs(cfg.profile.seeds)]
 
 
-def gather(cfg, all_areas: bool = True) -> pd.DataFrame:
+def gather(cfg: AreaConfig, all_areas: bool = True) -> pd.DataFrame:
     """One row per (area, profile, variant, protocol, model) with finished runs: test OA, macro-F1, mIoU, weighted F1
     and epochs (means over the profile's training seeds), the number of seeds, and per statistic its 95 % interval
     from a bootstrap of the held-out units and its spread over seeds (``oa_lo``, ``oa_hi``, ``oa_sd``, …; empty for
@@ -241,7 +242,7 @@ def styled(table: pd.DataFrame, title: str = ""):
     return st.set_caption((title or "results") + note)
 
 
-def write_tables(cfg, results: pd.DataFrame) -> list[Path]:
+def write_tables(cfg: AreaConfig, results: pd.DataFrame) -> list[Path]:
     """Every variant's table as CSV (numbers: values, interval bounds, seed spreads) and colour-coded HTML (values with
     their intervals) under ``reports/<aoi>/<profile>/tables/``."""
     out = []

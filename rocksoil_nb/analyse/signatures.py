@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.prepare import cube, patches
 
@@ -110,7 +111,7 @@ SHOWN_FEATURES = {"day_minus_night": "K", "anomaly_sd": "K", "harmonic_amp": "K"
                   "emis_sd": "0-1", "vv_mean": "dB", "vh_mean": "dB"}
 
 
-def series_features(cfg, variant: str | None = None, per_class: int = 3000, seed: int = 0) -> pd.DataFrame:
+def series_features(cfg: AreaConfig, variant: str | None = None, per_class: int = 3000, seed: int = 0) -> pd.DataFrame:
     """Long table (code, class, feature, unit, value) of the ``pixel_series`` baseline's features of every pixel over all
     of the variant's passes, at most ``per_class`` pixels per class (seeded sample), features that are all NaN left out."""
     variant = patches.primary_variant(cfg, variant)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.prepare import cube
 
@@ -88,7 +89,7 @@ def apparent_thermal_inertia(temp: np.ndarray, valid: np.ndarray, pairs: pd.Data
     return ati, med_dt, count
 
 
-def run(cfg, albedo: float = ALBEDO, max_gap_h: float = MAX_GAP_H, write: bool = True) -> AtiResult:
+def run(cfg: AreaConfig, albedo: float = ALBEDO, max_gap_h: float = MAX_GAP_H, write: bool = True) -> AtiResult:
     """The area's ATI from its cube, written as ``interim/ati.tif`` (+ ``.qml``) beside the labels; a note instead
     where the cube's dates or day/night are unknown (a thesis import) or no pair exists."""
     from rocksoil_nb.infer import maps

@@ -2,7 +2,7 @@
 and meaning declared beside it (pydantic v2 dataclasses, building blocks in :mod:`rocksoil_nb.config.rules`).
 
 Choices are ``Literal`` types, so a misspelt loss, model, variant or protocol is refused when the file is loaded (see
-:func:`rocksoil_nb.config.load`), not hours later; rules between keys are the sections' ``model_validator``s. The
+:func:`rocksoil_nb.config.load`), not hours later; rules between keys are the sections' validators (``model_validator``). The
 simulator's own section is in :mod:`rocksoil_nb.config.simulator`.
 
 Why pydantic dataclasses and not models: the rest of the package uses the sections as plain dataclasses
@@ -19,7 +19,7 @@ import json
 import typing
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
@@ -214,7 +214,7 @@ class Patches:
 class Profile:
     """Scale settings of a run profile (``parameters/profiles.yaml``)."""
 
-    description: Str = ""
+    description: Str = Field("", description="what the profile is for, one line")
     budget_minutes: Num = Field(0.0, ge=0, description="stated wall-time budget of `make report` for one area on a 2-core "
                                                        "laptop, minutes (0 = none stated)")
     cell_timeout_s: PositiveInt = Field(4 * 3600, description="`make report`: a notebook cell running longer is taken as "
@@ -233,10 +233,11 @@ class Profile:
     seeds: list[Int] = Field(default_factory=lambda: [0], description="training seeds of every run of the matrix (seed 0 in "
                                                                       "models/<aoi>/<profile>/, seed s>0 in seed<s>/)")
     sweep_points: PositiveInt = Field(5, description="values per parameter in 06's thesis sweeps (Table 2)")
-    sweep_params: list[SweepParam] = Field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"])
+    sweep_params: list[SweepParam] = Field(default_factory=lambda: ["learning_rate", "l2", "batch_size", "base_filters"],
+                                           description="the hyperparameters 06's thesis sweeps vary")
     map_dates: Literal["all", "test"] = Field("test", description="08's full-scene maps: all dates of the variant or the thesis "
                                                                   "protocol's test dates")
-    notes: Str = ""
+    notes: Str = Field("", description="anything a reader of the profile should know")
 
     @model_validator(mode="after")
     def _seeds(self):
@@ -250,9 +251,10 @@ class Profile:
 class AreaConfig:
     """Everything the workbook knows about one area, after merging the profile."""
 
-    name: Str
-    title: Str
-    source: SourceName
+    name: Annotated[Str, Field(description="the area's name: the parameters file's name without .yaml")]
+    title: Annotated[Str, Field(description="how reports and figures name the area")]
+    source: Annotated[SourceName, Field(description="where raw data comes from: the offline simulator, the real archives, a "
+                                                    "local folder or the thesis's published patches")]
     area: Area
     period: Period
     classes: ClassSettings
@@ -262,7 +264,7 @@ class AreaConfig:
     acquisition: Acquisition = Field(default_factory=Acquisition)
     preprocess: Preprocess = Field(default_factory=Preprocess)
     patches: Patches = Field(default_factory=Patches)
-    default_profile: Str = "standard"
+    default_profile: Str = Field("standard", description="the profile used when none is named")
     geology_class_field: Str = Field("class_code", description="attribute of the geology vector holding the class code")
     thesis_area: Str = Field("", description="the thesis area whose published numbers apply (default: this area's name)")
     # filled by load(), never by a parameters file

@@ -32,21 +32,21 @@ class Geology:
     """Recipe for the simulated "true" geology (lengths in metres, class codes 0-13)."""
 
     column: list[list[Num]] = Field(description="stratigraphic column bottom→top: [class code 1-12, map-view thickness m]")
-    strike_deg: Num = 30.0
-    fold_wavelength_m: Num = Field(6000.0, gt=0)
-    fold_amplitude_m: Num = Field(600.0, ge=0)
-    warp_m: Num = Field(250.0, ge=0)
-    plutons: Count = 0
-    pluton_radius_m: Num = Field(2000.0, ge=0)
-    aureole_m: Num = Field(400.0, ge=0)
+    strike_deg: Num = Field(30.0, description="strike of the layering, degrees clockwise from north")
+    fold_wavelength_m: Num = Field(6000.0, gt=0, description="wavelength of the folds, m")
+    fold_amplitude_m: Num = Field(600.0, ge=0, description="amplitude of the folds, m")
+    warp_m: Num = Field(250.0, ge=0, description="amplitude of the random warp of the contacts, m")
+    plutons: Count = Field(0, description="number of granite plutons")
+    pluton_radius_m: Num = Field(2000.0, ge=0, description="pluton radius, m")
+    aureole_m: Num = Field(400.0, ge=0, description="width of the contact aureole around a pluton, m")
     foliated_belt_m: Num = Field(0.0, ge=0, description="width of a foliated (slate/schist) belt, 0 = none")
-    volcanic_centres: Count = 0
-    volcanic_radius_m: Num = Field(300.0, ge=0)
-    rivers: Count = 1
-    alluvium_m: Num = Field(400.0, ge=0)
-    peat_hollows: Count = 0
-    peat_radius_m: Num = Field(150.0, ge=0)
-    reservoir_radius_m: Num = Field(0.0, ge=0)
+    volcanic_centres: Count = Field(0, description="number of volcanic centres")
+    volcanic_radius_m: Num = Field(300.0, ge=0, description="radius of a volcanic centre, m")
+    rivers: Count = Field(1, description="number of rivers with alluvium")
+    alluvium_m: Num = Field(400.0, ge=0, description="width of a river's alluvium, m")
+    peat_hollows: Count = Field(0, description="number of peat hollows")
+    peat_radius_m: Num = Field(150.0, ge=0, description="radius of a peat hollow, m")
+    reservoir_radius_m: Num = Field(0.0, ge=0, description="radius of a reservoir (water), m; 0 = none")
     covers: list[list[Num]] = Field(default_factory=list, description="[host code, soil code, area fraction]")
     unmapped_fraction: Fraction = Field(0.02, description="share of the map sheet left without a polygon (class 0)")
     map_displacement_m: Num = Field(60.0, ge=0, description="georeferencing error of the digitised map")
@@ -87,7 +87,7 @@ class Scenes:
 class Simulator:
     """Offline scene simulator settings (see ``rocksoil_nb.simulate``)."""
 
-    seed: Int
+    seed: Annotated[Int, Field(description="seed of every random draw of the simulation")]
     climate: Climate
     geology: Geology
     scenes: Scenes = Field(default_factory=Scenes)

@@ -293,7 +293,7 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
 
 
 def map_scores(codes: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, include_nodata: bool = False) -> dict:
-    """OA, macro-F1, mIoU of a class map against the labels on mapped (and ``mask``ed) pixels."""
+    """OA, macro-F1, mIoU of a class map against the labels on mapped pixels (those of ``mask`` where given)."""
     m = (codes != maps.NOT_MAPPED) & (np.ones_like(labels, bool) if mask is None else mask)
     cm = metrics.confusion(labels, np.where(codes == maps.NOT_MAPPED, 0, codes), m)
     s = metrics.scores(cm, include_nodata)

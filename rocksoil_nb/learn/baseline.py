@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core.classes import N_CLASSES
 
 
@@ -58,7 +59,7 @@ class PixelRF:
         return self.predict_proba(x).argmax(-1)
 
 
-def warmup(cfg, variant: str, model: str = "pixel_rf", protocol: str = "spatial", seed: int = 0) -> dict[str, float]:
+def warmup(cfg: AreaConfig, variant: str, model: str = "pixel_rf", protocol: str = "spatial", seed: int = 0) -> dict[str, float]:
     """Seconds per training pixel of the forest (fit on a sample, scaled linearly) and per predicted batch."""
     import time
 
@@ -75,7 +76,7 @@ def warmup(cfg, variant: str, model: str = "pixel_rf", protocol: str = "spatial"
     return {"pixel": fit, "predict": time.perf_counter() - t0, "batch": len(x)}
 
 
-def cost(row, warm: dict, cfg) -> float:
+def cost(row, warm: dict, cfg: AreaConfig) -> float:
     """Estimated seconds of one planned run (a row of the experiment plan) from :func:`warmup`: the fit on the run's
     training pixels (at most :data:`MAX_PIXELS`) and the prediction of its test patches."""
     import math

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io, locks
 from rocksoil_nb.core.classes import N_CLASSES
 from rocksoil_nb.learn import losses, models, registry, train, tune
@@ -36,7 +37,7 @@ PLAN_FILE = "plan.csv"
 WARMUP_STEPS = 3  # timed training steps per model in the warm-up (after one untimed step that builds the graph)
 
 
-def _counts(cfg, variant: str, kind: str, protocol: str) -> dict[str, int]:
+def _counts(cfg: AreaConfig, variant: str, kind: str, protocol: str) -> dict[str, int]:
     """Samples per split of one dataset, protocol and kind, with the profile's cap on train and val."""
     m = DatasetManifest.read(cfg.layout.patches_dir(variant)).protocol(kind, protocol)
     cap = cfg.sample_cap(kind)
@@ -50,7 +51,7 @@ def _trainable(m: DatasetManifest, kind: str, protocol: str) -> bool:
     return info is not None and protocol in info.protocols and info.protocols[protocol].counts.get("train", 0) > 0
 
 
-def matrix(cfg) -> list[tuple[str, str, str]]:
+def matrix(cfg: AreaConfig) -> list[tuple[str, str, str]]:
     """(variant, model, protocol) of every run: the profile's variants that the area's data gives (else the area's
     primary variant: a thesis import of another set), its models whose
     samples the dataset has (no ``tae`` where no place has a year of valid dates, no model whose samples have no training
@@ -69,7 +70,7 @@ def matrix(cfg) -> list[tuple[str, str, str]]:
     return out
 
 
-def plan(cfg, use_tuned: bool = False) -> pd.DataFrame:
+def plan(cfg: AreaConfig, use_tuned: bool = False) -> pd.DataFrame:
     """The runs the profile asks for (the matrix once per training seed of the profile's ``seeds``): variant, model,
     protocol, seed, training / validation / test samples, epochs,
     batch size, and whether the run is already finished for exactly these parameters (its recorded key matches the
@@ -88,7 +89,7 @@ def plan(cfg, use_tuned: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
+def warmup_deep(cfg: AreaConfig, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
     """Seconds per training batch (reading included), per prediction batch, per checkpoint, and to build."""
     import keras
 
@@ -120,7 +121,7 @@ def warmup_deep(cfg, variant: str, model: str, protocol: str, seed: int = 0) -> 
     return {"build": build, "step": step, "predict": pred, "save": save}
 
 
-def cost_deep(row, warm: dict, cfg) -> float:
+def cost_deep(row, warm: dict, cfg: AreaConfig) -> float:
     """Estimated seconds of one planned deep run from :func:`warmup_deep`: epochs × (training batches × step +
     validation and probe batches × prediction + two checkpoints) + test prediction + build."""
     bs = cfg.hyperparameters.batch_size
@@ -130,13 +131,13 @@ def cost_deep(row, warm: dict, cfg) -> float:
     return row.epochs * per_epoch + math.ceil(row.test_samples / bs) * warm["predict"] + warm["build"]
 
 
-def estimate(cfg, todo: pd.DataFrame | None = None, progress: bool = True, use_tuned: bool = False) -> pd.DataFrame:
+def estimate(cfg: AreaConfig, todo: pd.DataFrame | None = None, progress: bool = True, use_tuned: bool = False) -> pd.DataFrame:
     """See :func:`_estimate`; one process at a time per area and profile (the plan's lock)."""
     with locks.hold(cfg.layout.models_dir, f"the experiment plan of {cfg.name} ({cfg.profile_name})"):
         return _estimate(cfg, todo, progress, use_tuned)
 
 
-def _estimate(cfg, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -> pd.DataFrame:
+def _estimate(cfg: AreaConfig, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -> pd.DataFrame:
     """``todo`` (default :func:`plan`) with ``estimated_s`` per run, from a warm-up of each model on the first
     unfinished variant: epochs × (training batches × step + evaluation batches × prediction + checkpoint)
     + test prediction + build. Finished runs cost 0. Writes ``plan.csv`` beside the runs."""
@@ -156,7 +157,7 @@ def _estimate(cfg, todo: pd.DataFrame | None, progress: bool, use_tuned: bool) -
     return todo
 
 
-def _write_plan(cfg, todo: pd.DataFrame) -> Path:
+def _write_plan(cfg: AreaConfig, todo: pd.DataFrame) -> Path:
     """Write ``plan.csv``; a run reused as finished keeps the estimate and the time recorded when it was trained, and
     the rows of runs outside ``todo`` (a part of the matrix trained with ``rocksoil experiments --seeds/--models``) stay."""
     p = cfg.layout.models_dir / PLAN_FILE
@@ -179,19 +180,19 @@ def _write_plan(cfg, todo: pd.DataFrame) -> Path:
     return io.write_csv(p, todo)
 
 
-def describe(todo: pd.DataFrame, cfg=None) -> str:
+def describe(todo: pd.DataFrame, cfg: AreaConfig=None) -> str:
     """One paragraph for a user: how many runs, samples, epochs and the estimated duration; with ``cfg``, what the
     whole report will take (:func:`report_expectation`)."""
     open_ = todo[~todo["finished"]]
     total = float(todo.get("estimated_s", pd.Series(dtype=float)).sum())
-    deep = open_[open_.model.map(registry.is_deep)]
+    deep = open_[open_.model.map(registry.is_deep).astype(bool)]
     text = (f"{len(todo)} runs planned, {len(todo) - len(open_)} already finished, {len(open_)} to train "
             f"({len(deep)} deep: {int((deep.train_samples * deep.epochs).sum()):,} sample-epochs); "
             f"estimated {total / 60:.1f} min on this machine" + (" (serial)" if total else ""))
     return text if cfg is None else text + ". " + report_expectation(cfg, total)
 
 
-def report_expectation(cfg, training_s: float) -> str:
+def report_expectation(cfg: AreaConfig, training_s: float) -> str:
     """What the whole report of the area and profile will take: the notebooks before 07 as this report recorded them
     (``timing.csv``), training as estimated, the notebooks after 07 as the last report recorded them; against the
     profile's budget."""
@@ -249,14 +250,14 @@ def _client(workers: int, scheduler: str | None):
         return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
 
 
-def run(cfg, use_tuned: bool = False, todo: pd.DataFrame | None = None, workers: int = 0,
+def run(cfg: AreaConfig, use_tuned: bool = False, todo: pd.DataFrame | None = None, workers: int = 0,
         scheduler: str | None = None) -> list[RunResult]:
     """See :func:`_run`; one process at a time per area and profile: a second one is told which process holds the plan."""
     with locks.hold(cfg.layout.models_dir, f"the experiments of {cfg.name} ({cfg.profile_name})"):
         return _run(cfg, use_tuned, todo, workers, scheduler)
 
 
-def _run(cfg, use_tuned: bool, todo: pd.DataFrame | None, workers: int, scheduler: str | None) -> list[RunResult]:
+def _run(cfg: AreaConfig, use_tuned: bool, todo: pd.DataFrame | None, workers: int, scheduler: str | None) -> list[RunResult]:
     """Train every planned run (resuming unfinished ones) and return their results in plan order.
 
     ``workers`` > 1 hands the runs to a ``LocalCluster`` of that many worker processes; ``scheduler``
@@ -285,7 +286,7 @@ def _run(cfg, use_tuned: bool, todo: pd.DataFrame | None, workers: int, schedule
     return [RunResult.from_json(d) for d, _ in outcome]
 
 
-def keep_units(cfg) -> list[Path]:
+def keep_units(cfg: AreaConfig) -> list[Path]:
     """Per-unit test confusions (for intervals) for every finished run of the profile's seeds that lacks them or keeps
     them by another unit than the current rule (:func:`rocksoil_nb.learn.train.rescore_units`); the runs rewritten."""
     done = []
@@ -295,7 +296,7 @@ def keep_units(cfg) -> list[Path]:
     return done
 
 
-def timing(cfg) -> pd.DataFrame:
+def timing(cfg: AreaConfig) -> pd.DataFrame:
     """The recorded plan: per run, estimated and measured seconds and their ratio, with a total row."""
     p = cfg.layout.models_dir / PLAN_FILE
     if not p.exists():
@@ -312,7 +313,7 @@ def timing(cfg) -> pd.DataFrame:
     return df
 
 
-def deep_runs(cfg, results: list[RunResult], protocol: str | None = None) -> list[Path]:
+def deep_runs(cfg: AreaConfig, results: list[RunResult], protocol: str | None = None) -> list[Path]:
     """Folders of the finished deep-model runs of training seed 0 (those with a history)."""
     out = []
     for r in results:

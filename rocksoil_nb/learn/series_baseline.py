@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics
@@ -122,7 +123,7 @@ def _score(model, features: np.ndarray, labels: np.ndarray, px_test: np.ndarray,
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
 
 
-def rescore(cfg, run_dir: Path, result: RunResult, folder: Path) -> dict:
+def rescore(cfg: AreaConfig, run_dir: Path, result: RunResult, folder: Path) -> dict:
     """Test scores of a finished run's saved model on its test pixels, per-block confusions written to ``folder``."""
     import joblib
 
@@ -169,7 +170,7 @@ def fit(run: Fit) -> RunResult:
     return result
 
 
-def warmup(cfg, variant: str, model: str = "pixel_series", protocol: str = "spatial", seed: int = 0, dates: int = 8,
+def warmup(cfg: AreaConfig, variant: str, model: str = "pixel_series", protocol: str = "spatial", seed: int = 0, dates: int = 8,
            pixels: int = 20_000) -> dict[str, float]:
     """Seconds per date of feature computation (timed on ``dates`` dates) and the classifier's fit on ``pixels``
     labelled pixels of the area, with the pixel count a run fits on (for a linear scale-up)."""
@@ -192,7 +193,7 @@ def warmup(cfg, variant: str, model: str = "pixel_series", protocol: str = "spat
             "dates": n}
 
 
-def cost(row, warm: dict, cfg) -> float:
+def cost(row, warm: dict, cfg: AreaConfig) -> float:
     """Estimated seconds of one planned run (a row of the experiment plan) from :func:`warmup`: features of every date
     (a fifth more where the test period differs) and the fit, scaled linearly to the run's pixels."""
     return warm["dates"] * warm["date"] * (1 if row.protocol == "spatial" else 1.2) + warm["fit"] * warm["run_pixels"] / warm["fit_pixels"]

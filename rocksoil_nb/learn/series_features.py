@@ -2,24 +2,24 @@
 
 Every feature is computed per pixel over the valid passes of a set of dates (NaN where too few):
 
-=================  ====  =======================================================================================
-feature            unit  meaning
-=================  ====  =======================================================================================
-anomaly_mean       K     mean of LST minus the scene's median LST (the anomaly removes the weather of the day)
-anomaly_sd         K     standard deviation of that anomaly over the passes
-day_mean           K     mean anomaly of the day passes
-night_mean         K     mean anomaly of the night passes
-day_minus_night    K     day_mean - night_mean: how much more than the scene the pixel heats by day than by night
-day_sd, night_sd   K     spread of the day / night anomalies
-harmonic_mean      K     annual harmonic fit a(t) = m + A cos(wt) + B sin(wt), w = 2 pi / 365.25 d: m
-harmonic_amp       K     sqrt(A^2 + B^2): how much the anomaly swings over the year (moisture, vegetation, storage)
-harmonic_peak_cos  -     cos and sin of the day of year of the fitted maximum (a circular quantity)
-harmonic_peak_sin  -
-emis_mean, emis_sd 0-1   broadband emissivity: mean and spread
-vv_mean, vh_mean   dB    Sentinel-1 backscatter means (variants with SAR)
-vv_sd, vh_sd       dB    and spreads
-valid_share        0-1   share of the passes on which the pixel is valid
-=================  ====  =======================================================================================
+==================  ====  =======================================================================================
+feature             unit  meaning
+==================  ====  =======================================================================================
+anomaly_mean        K     mean of LST minus the scene's median LST (the anomaly removes the weather of the day)
+anomaly_sd          K     standard deviation of that anomaly over the passes
+day_mean            K     mean anomaly of the day passes
+night_mean          K     mean anomaly of the night passes
+day_minus_night     K     day_mean - night_mean: how much more than the scene the pixel heats by day than by night
+day_sd, night_sd    K     spread of the day / night anomalies
+harmonic_mean       K     annual harmonic fit a(t) = m + A cos(wt) + B sin(wt), w = 2 pi / 365.25 d: m
+harmonic_amp        K     sqrt(A^2 + B^2): how much the anomaly swings over the year (moisture, vegetation, storage)
+harmonic_peak_cos   -     cos and sin of the day of year of the fitted maximum (a circular quantity)
+harmonic_peak_sin   -
+emis_mean, emis_sd  0-1   broadband emissivity: mean and spread
+vv_mean, vh_mean    dB    Sentinel-1 backscatter means (variants with SAR)
+vv_sd, vh_sd        dB    and spreads
+valid_share         0-1   share of the passes on which the pixel is valid
+==================  ====  =======================================================================================
 
 The temperature band is the cube's (LST, or LST_err in a thesis import, whose dates are unknown: the harmonic
 and day/night features are then NaN). Day/night comes from the cube's ``is_day`` flags.

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io, locks
 from rocksoil_nb.learn import losses, metrics, models, registry, runs
 from rocksoil_nb.learn.baseline import PixelRF
@@ -202,7 +203,7 @@ def _callbacks(out: Path, val_data, train_probe, include_nodata: bool, patience:
             keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(1, patience // 2), min_lr=1e-7)]
 
 
-def train(cfg, variant: str | None = None, model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
+def train(cfg: AreaConfig, variant: str | None = None, model: str = "cnn", protocol: str = "spatial", epochs: int | None = None,
           weights: str = "area", seed: int = 0, max_samples: int | None = None, out_dir: Path | None = None,
           hp_overrides: dict | None = None, verbose: int = 1, extra_callbacks: list | None = None, evaluate_test: bool = True
           ) -> RunResult:
@@ -218,7 +219,7 @@ def train(cfg, variant: str | None = None, model: str = "cnn", protocol: str = "
                       extra_callbacks, evaluate_test)
 
 
-def _train(cfg, variant: str, model: str, protocol: str, epochs: int | None, weights: str, seed: int, max_samples: int | None,
+def _train(cfg: AreaConfig, variant: str, model: str, protocol: str, epochs: int | None, weights: str, seed: int, max_samples: int | None,
            out: Path, hp_overrides: dict | None, verbose: int, extra_callbacks: list | None, evaluate_test: bool) -> RunResult:
     """Reuse a finished run of the same key, else train it through the model's registry entry (its ``fit``)."""
     entry = registry.get(model)
@@ -331,7 +332,7 @@ def score_test(model, data, protocol: str, include_nodata: bool, out: Path) -> d
     return {"confusion": cm.tolist(), **metrics.scores(cm, include_nodata), "loss": None}
 
 
-def rescore_units(cfg, run_dir: Path) -> bool:
+def rescore_units(cfg: AreaConfig, run_dir: Path) -> bool:
     """Keep the per-unit test confusions of a finished run that lacks them (trained before they were kept) or keeps
     them by another unit than :func:`rocksoil_nb.learn.runs.run_unit` says, from its saved model and its test split
     (the model's registry entry, ``rescore``); the run's scores must come out as recorded (else it is left alone with a
@@ -345,7 +346,7 @@ def rescore_units(cfg, run_dir: Path) -> bool:
     return runs.keep_rescored(run_dir, r.test, lambda folder: rescore(cfg, run_dir, r, folder))
 
 
-def rescore_saved(cfg, run_dir: Path, result: RunResult, folder: Path) -> dict:
+def rescore_saved(cfg: AreaConfig, run_dir: Path, result: RunResult, folder: Path) -> dict:
     """Test scores of a run's saved model (best epoch, or the per-pixel forest) on its test split, per-unit confusions
     written to ``folder``."""
     import joblib
@@ -361,7 +362,7 @@ def rescore_saved(cfg, run_dir: Path, result: RunResult, folder: Path) -> dict:
     return score_test(net, data, result.protocol, cfg.classes.include_nodata, folder)
 
 
-def run_key(cfg, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
+def run_key(cfg: AreaConfig, variant: str, model: str, protocol: str, epochs: int | None = None, weights: str = "area", seed: int = 0,
             max_samples: int | None = None, hp_overrides: dict | None = None) -> dict:
     """What makes a run what it is: variant, model, protocol, epochs, class weighting, seed, sample cap, every
     hyperparameter, the class-0 rule and the dataset's manifest hash. A run folder is finished only for this key."""
@@ -384,7 +385,7 @@ def finished_key(run_dir: Path) -> dict | None:
     return key if isinstance(key, dict) else None
 
 
-def is_finished(cfg, variant: str, model: str, protocol: str, hp_overrides: dict | None = None, run_dir: Path | None = None,
+def is_finished(cfg: AreaConfig, variant: str, model: str, protocol: str, hp_overrides: dict | None = None, run_dir: Path | None = None,
                 seed: int = 0) -> bool:
     """Whether the run is finished for the parameters it would be trained with now (a result under another key, or a
     retrain interrupted after its key was written, is not)."""
@@ -400,7 +401,7 @@ def json_roundtrip(d: dict) -> dict:
     return json.loads(json.dumps(d, default=str))
 
 
-def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protocol: str, kind: str) -> RunSpec:
+def input_spec(cfg: AreaConfig, manifest: DatasetManifest, variant: str, model: str, protocol: str, kind: str) -> RunSpec:
     """What a trained model expects of its inputs, saved beside it (``inputs.json``) so that
     ``rocksoil predict`` can apply it to new scenes: bands and their training mean / std (physical units:
     LST K, EmisWB 0-1, VV/VH dB), patch size, overlap, sequence length, the grid's CRS and pixel size,
@@ -417,7 +418,7 @@ def input_spec(cfg, manifest: DatasetManifest, variant: str, model: str, protoco
                    anomaly=manifest.kinds[kind].anomaly)
 
 
-def _write_manifest(cfg, out: Path, key: dict, seed: int, t0: float, result: RunResult) -> None:
+def _write_manifest(cfg: AreaConfig, out: Path, key: dict, seed: int, t0: float, result: RunResult) -> None:
     io.write_json(out / "manifest.json", {
         "parameters": key, "dataset_manifest_sha256_16": key["dataset"], "seed": seed, "git_commit": _git_commit(cfg.root),
         "versions": _versions(), "device": _device(), "platform": platform.platform(),

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io
 from rocksoil_nb.learn import losses, train
 from rocksoil_nb.prepare import patches
@@ -24,7 +25,7 @@ SWEEPS = {"learning_rate": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "l2": [0.0, 0.001, 0.
 HEARTBEAT_S = 60  # seconds between a running trial's signs of life in the study's storage
 
 
-def storage_url(cfg, storage: str | None = None) -> str:
+def storage_url(cfg: AreaConfig, storage: str | None = None) -> str:
     """``storage`` if given, else ``$OPTUNA_STORAGE`` (e.g. postgresql://user:pw@host/db, kept out of notebooks),
     else SQLite in ``models/<aoi>/<profile>/optuna.db``."""
     import os
@@ -36,13 +37,13 @@ def storage_url(cfg, storage: str | None = None) -> str:
     return f"sqlite:///{cfg.layout.optuna_db}"
 
 
-def _scale(cfg, epochs: int | None) -> dict:
+def _scale(cfg: AreaConfig, epochs: int | None) -> dict:
     """Epochs and samples of a tuning run: the profile's tuning settings unless ``epochs`` is given."""
     return {"epochs": epochs or cfg.profile.tuning_epochs or None,
             "max_samples": cfg.profile.tuning_max_patches or cfg.profile.max_patches}
 
 
-def run_study(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "spatial", n_trials: int | None = None,
+def run_study(cfg: AreaConfig, model: str = "cnn", variant: str | None = None, protocol: str = "spatial", n_trials: int | None = None,
               storage: str | None = None, seed: int = 0, epochs: int | None = None):
     """Run (or continue) the study until it holds ``n_trials`` finished trials; returns the study."""
     variant = patches.primary_variant(cfg, variant)
@@ -100,7 +101,7 @@ def run_study(cfg, model: str = "cnn", variant: str | None = None, protocol: str
     return study
 
 
-def save_best(cfg, study) -> Path:
+def save_best(cfg: AreaConfig, study) -> Path:
     """Write the best parameters where 07_train picks them up (``models/<aoi>/best_params.json``)."""
     best = dict(study.best_params)
     lr = best.pop("learning_rate")
@@ -109,7 +110,7 @@ def save_best(cfg, study) -> Path:
                                                   "hyperparameters": hp})
 
 
-def load_best(cfg) -> dict | None:
+def load_best(cfg: AreaConfig) -> dict | None:
     """The tuned hyperparameters saved by 06, or None."""
     p = cfg.layout.best_params
     return io.read_json(p)["hyperparameters"] if p.exists() else None
@@ -120,7 +121,7 @@ def trials_table(study) -> pd.DataFrame:
     return df.rename(columns=lambda c: c.replace("params_", ""))
 
 
-def thesis_sweeps(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", points: int | None = None,
+def thesis_sweeps(cfg: AreaConfig, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", points: int | None = None,
                   epochs: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Thesis Table 2: one parameter at a time around the configured values (validation scores only; the
     test split stays unseen). The profile names the parameters and the number of values. Returns (table, histories)."""
@@ -143,7 +144,7 @@ def thesis_sweeps(cfg, model: str = "cnn", variant: str | None = None, protocol:
     return pd.DataFrame(rows), hist
 
 
-def loss_comparison(cfg, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", epochs: int | None = None,
+def loss_comparison(cfg: AreaConfig, model: str = "cnn", variant: str | None = None, protocol: str = "thesis", epochs: int | None = None,
                     seed: int = 0) -> pd.DataFrame:
     """Thesis Table 1: plain cross-entropy, equal weights, slightly and strongly boosted rare classes,
     and the final class-weighted focal loss."""

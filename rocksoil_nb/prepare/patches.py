@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.prepare.cube import (
     THERMAL_BANDS,
@@ -105,7 +106,7 @@ def positions(shape: tuple[int, int], size: int, overlap: float) -> list[tuple[i
     return [(r, c) for r in axis(rows) for c in axis(cols)]
 
 
-def available_variants(cfg, wanted=None) -> list[str]:
+def available_variants(cfg: AreaConfig, wanted=None) -> list[str]:
     """The variants (of ``wanted``, default all) this area's data gives: all of them for acquired data; for a
     thesis import, only the published sets that were imported (without dates, no variant can be cut from another)."""
     wanted = list(wanted or VARIANTS)
@@ -114,7 +115,7 @@ def available_variants(cfg, wanted=None) -> list[str]:
     return [v for v in wanted if held_variant(cfg.layout.cube_for(v)) == v]
 
 
-def primary_variant(cfg, variant: str | None = None) -> str:
+def primary_variant(cfg: AreaConfig, variant: str | None = None) -> str:
     """The one rule for "the variant a step shows" when none is given (``variant`` empty): for a thesis import, the
     imported set's (the first set, the one in ``interim/cube.zarr``); else the first of the profile's variants that
     the data gives. A given ``variant`` is returned as it is."""
@@ -127,7 +128,7 @@ def primary_variant(cfg, variant: str | None = None) -> str:
     return have[0] if have else DEFAULT_VARIANT
 
 
-def area_variants(cfg) -> list[str]:
+def area_variants(cfg: AreaConfig) -> list[str]:
     """The variants the area's steps work on: the profile's variants that its data gives, or, where the data gives
     none of them (a thesis import of the ``day`` set under a profile listing ``thermal_only``), the area's
     :func:`primary_variant`."""

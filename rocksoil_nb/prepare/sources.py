@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb import acquire as acquisition
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import ecostress
 from rocksoil_nb.core.grid import Grid
 from rocksoil_nb.prepare import cube, labels, scenes, thesis_import
@@ -24,7 +25,7 @@ NOT_APPLICABLE = ("This area is a thesis import: its passes were filtered and it
                   "ECOSTRESS files, QC words or geology polygons to look at; the import report above says what was read.")
 
 
-def imported(cfg) -> bool:
+def imported(cfg: AreaConfig) -> bool:
     """Whether the area's data is one of the thesis's published patch sets."""
     return cfg.source == IMPORTED
 
@@ -37,7 +38,7 @@ class Example:
     table: pd.DataFrame | None = None
 
 
-def acquire(cfg, progress: bool = True) -> acquisition.AcquireResult:
+def acquire(cfg: AreaConfig, progress: bool = True) -> acquisition.AcquireResult:
     """01_acquire: run the area's source (a thesis import reads its published sets), the same record whatever the source."""
     if not imported(cfg):
         return acquisition.run(cfg, progress=progress)
@@ -46,7 +47,7 @@ def acquire(cfg, progress: bool = True) -> acquisition.AcquireResult:
                                      r.notes(), {"sets": r.table().to_dict("records"), "grid": r.grid})
 
 
-def pass_table(cfg) -> pd.DataFrame:
+def pass_table(cfg: AreaConfig) -> pd.DataFrame:
     """01_acquire: every ECOSTRESS pass with its cloud / bad / valid fractions and whether the scene filter keeps it
     (a thesis import: one row per published date, ``date_idx`` in chronological order)."""
     if imported(cfg):
@@ -54,7 +55,7 @@ def pass_table(cfg) -> pd.DataFrame:
     return scenes.scene_table(cfg.layout.raw_dir, cfg.scene_filter.max_cloud_fraction, cfg.scene_filter.max_bad_fraction)
 
 
-def qc_example(cfg, passes: pd.DataFrame) -> Example:
+def qc_example(cfg: AreaConfig, passes: pd.DataFrame) -> Example:
     """01_acquire: the decoded QC word of the centre pixel of the first pass."""
     if imported(cfg):
         return Example(NOT_APPLICABLE)
@@ -64,14 +65,14 @@ def qc_example(cfg, passes: pd.DataFrame) -> Example:
     return Example(f"{name}, pixel ({row}, {col}): QC word {qc[row, col]} = {int(qc[row, col]):016b}", ecostress.qc_table(qc[row, col]))
 
 
-def reference_grid(cfg) -> Grid:
+def reference_grid(cfg: AreaConfig) -> Grid:
     """02_labels: the thermal grid most LST files share (a thesis import: the area's grid the patches were placed on)."""
     if imported(cfg):
         return cube.grid_of(cube.open_cube(cfg.layout.cube))
     return ecostress.reference_grid(cfg.layout.raw_dir / "ecostress", crs=cfg.area.crs)
 
 
-def make_labels(cfg, grid: Grid) -> tuple[labels.LabelResult, str]:
+def make_labels(cfg: AreaConfig, grid: Grid) -> tuple[labels.LabelResult, str]:
     """02_labels: rasterise the geology vector onto ``grid`` into ``interim/labels.tif`` (a thesis import: the label
     map rebuilt from the published masks); the result and a sentence on where it came from."""
     if imported(cfg):
@@ -83,7 +84,7 @@ def make_labels(cfg, grid: Grid) -> tuple[labels.LabelResult, str]:
     return result, f"{result.n_polygons} polygons from {vector.name} -> {result.path}"
 
 
-def label_example(cfg, grid: Grid, result: labels.LabelResult) -> Example:
+def label_example(cfg: AreaConfig, grid: Grid, result: labels.LabelResult) -> Example:
     """02_labels: the 7 × 7 sub-pixel classes (10 m) of the centre pixel and the class that wins it."""
     from rocksoil_nb.core import classes
 
@@ -97,7 +98,7 @@ def label_example(cfg, grid: Grid, result: labels.LabelResult) -> Example:
                    f"(labels.tif holds {result.labels[row, col]})")
 
 
-def explain_pass(cfg, inv: pd.DataFrame, i: int = 0) -> str:
+def explain_pass(cfg: AreaConfig, inv: pd.DataFrame, i: int = 0) -> str:
     """03_preprocess: the day/night and season rules on one pass, in words."""
     if imported(cfg):
         return (f"date_idx {int(inv['date_idx'].iloc[i])}: the published set gives no date or time, only the order of its "
@@ -107,7 +108,7 @@ def explain_pass(cfg, inv: pd.DataFrame, i: int = 0) -> str:
     return scenes.explain_pass(inv, i, p.daynight_rule, p.day_start_hour, p.day_end_hour)
 
 
-def clearest_scene(cfg) -> tuple[np.ndarray, str, str]:
+def clearest_scene(cfg: AreaConfig) -> tuple[np.ndarray, str, str]:
     """The cube's date with most valid pixels: (temperature band values, its title, units) for a quick-look."""
     ds = cube.open_cube(cfg.layout.cube)
     t = int(np.argmax(ds["valid"].sum(("y", "x")).values))

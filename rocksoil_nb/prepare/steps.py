@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.prepare import cube, patches, scenes, sources
 from rocksoil_nb.prepare.manifest import DatasetManifest, DatasetOutdated
@@ -18,7 +19,7 @@ from rocksoil_nb.prepare.splits import SPLITS
 log = logging.getLogger(__name__)
 
 
-def run_inventory(cfg, progress: bool = True) -> pd.DataFrame:
+def run_inventory(cfg: AreaConfig, progress: bool = True) -> pd.DataFrame:
     """Build and save ``interim/inventory.csv`` for the area's raw ECOSTRESS files (a thesis import wrote its own:
     one row per published date)."""
     if sources.imported(cfg):
@@ -35,7 +36,7 @@ def inventory_summary(inv: pd.DataFrame) -> pd.DataFrame:
     return pd.crosstab(reason.rename("outcome"), [inv["daynight"], inv["season"]], margins=True, margins_name="all")
 
 
-def run_cube(cfg, inv: pd.DataFrame, progress: bool = True) -> Path:
+def run_cube(cfg: AreaConfig, inv: pd.DataFrame, progress: bool = True) -> Path:
     """Align the kept passes (and matched Sentinel-1/2) on the reference grid into ``interim/cube.zarr`` (a thesis
     import wrote it from the published patches: it is checked and returned)."""
     if sources.imported(cfg):
@@ -60,13 +61,13 @@ def cube_summary(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).round(3)
 
 
-def load_labels(cfg) -> np.ndarray:
+def load_labels(cfg: AreaConfig) -> np.ndarray:
     """The area's labels (uint8 class codes), checked to be on the cube's grid."""
     ds = cube.open_cube(cfg.layout.cube)
     return cube.read_labels(cfg.layout.labels, cube.grid_of(ds))
 
 
-def run_patches(cfg, variants=None, progress: bool = True) -> dict[str, DatasetManifest]:
+def run_patches(cfg: AreaConfig, variants=None, progress: bool = True) -> dict[str, DatasetManifest]:
     """Build every variant's dataset, reusing one already built from the same cube with the same patch settings
     (patch size, overlap, sequence length and stride, the minimum-valid rule and the split settings; epochs or
     learning rates do not rebuild it)."""

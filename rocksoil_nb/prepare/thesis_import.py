@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.core.grid import Grid, thermal_grid
 from rocksoil_nb.prepare import patches
@@ -400,7 +401,7 @@ def _inventory(s: PatchSet, ds) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(cfg, src: str | Path | None = None, progress: bool = True) -> ImportResult:
+def run(cfg: AreaConfig, src: str | Path | None = None, progress: bool = True) -> ImportResult:
     """Import the published sets at ``src`` (default ``acquisition.thesis_patches`` of the area) as the area's cube(s),
     labels and scene table; skipped when the same files were already imported."""
     lay = cfg.layout
@@ -515,7 +516,7 @@ def import_area(root: Path, area: str, src: str | Path, name: str | None = None)
     return name
 
 
-def report(cfg) -> ImportResult:
+def report(cfg: AreaConfig) -> ImportResult:
     """The last import's report of an area."""
     p = cfg.layout.raw_dir / REPORT
     if not p.exists():
@@ -527,7 +528,7 @@ def report(cfg) -> ImportResult:
                          "(rocksoil import-thesis or 01_acquire)") from None
 
 
-def left_out(cfg) -> pd.DataFrame:
+def left_out(cfg: AreaConfig) -> pd.DataFrame:
     """Every file the import left out, with the reason."""
     p = cfg.layout.raw_dir / FILES
     return pd.read_csv(p) if p.exists() else pd.DataFrame(columns=["variant", "file", "reason"])

@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rocksoil_nb.config import to_dict
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes, ecostress, io
 from rocksoil_nb.core.ecostress import task_request
 from rocksoil_nb.core.grid import Grid, cover_grid, thermal_grid, window_of
@@ -40,7 +41,7 @@ class RawDataConflict(RuntimeError):
     """The raw folder holds data made with other parameters (raw data is immutable)."""
 
 
-def parameters_hash(cfg) -> str:
+def parameters_hash(cfg: AreaConfig) -> str:
     """Hash of everything that determines the simulated files."""
     blob = json.dumps({"v": SIMULATOR_VERSION, "name": cfg.name, "area": to_dict(cfg.area), "period": to_dict(cfg.period),
                        "simulator": to_dict(cfg.simulator)}, sort_keys=True)
@@ -62,7 +63,7 @@ def _air(climate, doy: int, anomaly: float) -> tuple[float, float]:
 class AreaModel:
     """The simulated world of one area: geology, surface, weather and the physics of a pass."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: AreaConfig):
         self.cfg = cfg
         sim = cfg.simulator
         self.seed = sim.seed
@@ -169,7 +170,7 @@ def _check_existing(out: Path, phash: str, overwrite: bool) -> bool:
     return False
 
 
-def simulate(cfg, out_dir: str | Path | None = None, truth_dir: str | Path | None = None, progress: bool = True,
+def simulate(cfg: AreaConfig, out_dir: str | Path | None = None, truth_dir: str | Path | None = None, progress: bool = True,
              overwrite: bool = False) -> dict:
     """Write the simulated raw files of area ``cfg`` (default ``data/<aoi>/raw``) and return a summary.
 

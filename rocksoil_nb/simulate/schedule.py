@@ -11,6 +11,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
+
 UTC = dt.UTC
 S1B_END = dt.datetime(2021, 12, 23, tzinfo=UTC)  # Sentinel-1B failure: 12-day revisit afterwards
 
@@ -56,7 +58,7 @@ def _random_times(start: dt.date, end: dt.date, n: int, rng: np.random.Generator
     return [t0 + dt.timedelta(seconds=int(s)) for s in secs]
 
 
-def thermal_passes(cfg, rng: np.random.Generator) -> list[Pass]:
+def thermal_passes(cfg: AreaConfig, rng: np.random.Generator) -> list[Pass]:
     """ECOSTRESS passes over the area, sorted by time, with cloud fractions from the climate."""
     sc, cl = cfg.simulator.scenes, cfg.simulator.climate
     passes: list[Pass] = []
@@ -85,7 +87,7 @@ def _regular(start: dt.datetime, end: dt.datetime, first: dt.datetime, every_day
     return out
 
 
-def sentinel1_passes(cfg, thermal: list[Pass], rng: np.random.Generator) -> list[Pass]:
+def sentinel1_passes(cfg: AreaConfig, thermal: list[Pass], rng: np.random.Generator) -> list[Pass]:
     """Sentinel-1 IW acquisitions (ascending ~18:10, descending ~06:20 UTC; 6-day revisit, 12 after S1B)
     within ``sar_window_days`` of a thermal pass: the dates an Earth Engine export would hold."""
     start = dt.datetime.combine(cfg.period.start, dt.time(), tzinfo=UTC)
@@ -109,7 +111,7 @@ def sentinel1_passes(cfg, thermal: list[Pass], rng: np.random.Generator) -> list
     return out
 
 
-def sentinel2_passes(cfg, thermal: list[Pass], rng: np.random.Generator) -> list[Pass]:
+def sentinel2_passes(cfg: AreaConfig, thermal: list[Pass], rng: np.random.Generator) -> list[Pass]:
     """Sentinel-2 acquisitions (~10:55 UTC, 5-day revisit) nearest each thermal pass within
     ``ndvi_window_days`` and under 50 % cloud: the NDVI dates an export would hold."""
     start = dt.datetime.combine(cfg.period.start, dt.time(), tzinfo=UTC) - dt.timedelta(days=10)

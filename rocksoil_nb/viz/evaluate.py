@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.analyse.evaluation import run_result
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
@@ -17,7 +18,7 @@ from rocksoil_nb.prepare.steps import load_labels
 from rocksoil_nb.viz import plots
 
 
-def confusion_figure(cfg, variant: str, model: str):
+def confusion_figure(cfg: AreaConfig, variant: str, model: str):
     """Row-normalised confusion matrices (share of each true class's pixels) under both protocols."""
     import matplotlib.pyplot as plt
 
@@ -53,7 +54,7 @@ def confusion_figure(cfg, variant: str, model: str):
     return fig
 
 
-def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: int = 4, seed: int = 0):
+def patch_examples(cfg: AreaConfig, variant: str, model: str, protocol: str = "spatial", n: int = 4, seed: int = 0):
     """Test patches: LST of the (last) frame (K), ground truth, prediction and confidence, with the class legend."""
     import matplotlib.pyplot as plt
 
@@ -86,7 +87,7 @@ def patch_examples(cfg, variant: str, model: str, protocol: str = "spatial", n: 
     return fig
 
 
-def map_figure(cfg, rec, variant: str, title: str = ""):
+def map_figure(cfg: AreaConfig, rec, variant: str, title: str = ""):
     """Labels, consensus classes and consensus confidence side by side, the spatial test blocks outlined."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -110,7 +111,7 @@ def map_figure(cfg, rec, variant: str, title: str = ""):
     return fig
 
 
-def date_maps_figure(cfg, rec, n: int = 3):
+def date_maps_figure(cfg: AreaConfig, rec, n: int = 3):
     """Class maps of a few single dates (first, middle, last mapped), to compare with the consensus."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.prepare.scenes import scene_table
 
@@ -66,7 +67,7 @@ def raster_map(arr: np.ndarray, ax=None, title: str = "", units: str = "", cmap:
     return ax
 
 
-def quicklooks_of(cfg):
+def quicklooks_of(cfg: AreaConfig):
     """01_acquire's quick-looks for the area's source: raw scenes and the geology map, or for a thesis import the
     clearest imported scene and the label map rebuilt from the published masks."""
     from rocksoil_nb.prepare import cube, sources

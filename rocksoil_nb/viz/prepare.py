@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -62,7 +63,7 @@ def plot_split_histograms(manifest: DatasetManifest, kind: str = "cnn"):
     return fig
 
 
-def plot_spatial_split(cfg, variant: str | None = None):
+def plot_spatial_split(cfg: AreaConfig, variant: str | None = None):
     """The spatial protocol's blocks (train / val / test) over the labels, with the scale bar."""
     variant = patches.primary_variant(cfg, variant)
     import matplotlib.pyplot as plt

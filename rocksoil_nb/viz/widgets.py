@@ -16,6 +16,7 @@ import pandas as pd
 
 from rocksoil_nb import config
 from rocksoil_nb.analyse import signatures
+from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.predict import load_run
@@ -27,14 +28,14 @@ from rocksoil_nb.viz import in_batch, plots
 from rocksoil_nb.viz.signatures import plot_signatures
 
 
-def _areas(cfg) -> list[str]:
+def _areas(cfg: AreaConfig) -> list[str]:
     """Areas with a finished cube under the working folder (this area first)."""
     base = cfg.layout.data_dir.parent
     found = sorted(p.parent.parent.name for p in base.glob("*/interim/cube.zarr")) if base.exists() else []
     return sorted(set(found) | {cfg.name}, key=lambda a: (a != cfg.name, a))
 
 
-def _runs(cfg) -> list[str]:
+def _runs(cfg: AreaConfig) -> list[str]:
     """Trained runs of an area and profile (folders with inputs.json and weights)."""
     d = cfg.layout.models_dir
     if not d.exists():
