@@ -28,7 +28,7 @@ from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core.io import write_text
 from rocksoil_nb.viz import BATCH_ENV
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("rocksoil_nb.report")  # by name: run as `python -m rocksoil_nb.report` its __name__ is __main__
 KERNEL = "rocksoil"
 RETRIES = 1  # a stalled notebook is run again once
 #: what the runner may inject into a notebook's tagged ``parameters`` cell (each notebook gets those it declares)

@@ -292,6 +292,10 @@ def test_the_package_logs_instead_of_printing():
         found += [f"{f.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Call)
                   and getattr(n.func, "id", "") == "print" and not getattr(n, "in_main", False)]
     assert found == []
+    # a module run as `python -m` is named __main__: its logger must be named, or its messages fall outside rocksoil_nb's
+    unnamed = [str(f.relative_to(ROOT)) for f in PKG.rglob("*.py")
+               if '__name__ == "__main__"' in f.read_text() and "getLogger(__name__)" in f.read_text()]
+    assert unnamed == []
 
 
 def test_help_loads_no_deep_learning_library():

@@ -2,7 +2,13 @@
 colour table embedded, overviews) with a QGIS ``.qml`` style beside each.
 
 Class maps are uint8 codes 0-13 with 255 = not mapped (no valid input that date); confidence maps are
-float32 max-softmax probabilities 0-1 with NaN = not mapped.
+float32 max-softmax probabilities 0-1 with NaN = not mapped. Uncertainty products from the class probabilities
+(as sits and Kuhn et al. 2018 use them): a multi-band probability map (one band per class, named), the Shannon
+entropy of the probabilities (bits; 0 = certain, log2 of the class count = no idea) and the margin between the best
+and the second-best class (0 = a tie, 1 = certain).
+
+Kuhn, S., Cracknell, M. J. & Reading, A. M. (2018). Lithologic mapping using Random Forests applied to geophysical and
+remote-sensing data: a demonstration study from the Eastern Goldfields of Australia. *Geophysics* 83(4), B183–B193.
 """
 
 from __future__ import annotations
@@ -93,3 +99,44 @@ def read_map(path: str | Path) -> tuple[np.ndarray, dict]:
 
     with rasterio.open(path) as s:
         return s.read(1), {"crs": s.crs, "transform": s.transform, "tags": s.tags()}
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    """Shannon entropy (bits) of class probabilities (..., classes) over the last axis; NaN where the input is."""
+    p = np.asarray(probs, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=-1)
+    return np.where(np.isnan(p).any(-1), np.nan, h).astype(np.float32)
+
+
+def margin(probs: np.ndarray) -> np.ndarray:
+    """Best minus second-best class probability (..., classes) → (...), 0-1; NaN where the input is."""
+    p = np.sort(np.asarray(probs, np.float64), axis=-1)
+    return (p[..., -1] - p[..., -2]).astype(np.float32)
+
+
+def write_probability_map(path: str | Path, probs: np.ndarray, grid, codes: list[int], tags: dict | None = None) -> Path:
+    """Class probabilities (y, x, 14) as a multi-band COG with one band per class of ``codes`` (band description
+    "<code> <name>"; NaN = not mapped), and a ``.qml`` showing band 1 on a 0-1 ramp (pick another band in QGIS)."""
+    p = np.asarray(probs, dtype=np.float32)
+    if p.shape[:2] != grid.shape:
+        raise ValueError(f"{path}: probability map {p.shape[:2]} does not match the grid {grid.shape}")
+    bands = np.moveaxis(p[..., list(codes)], -1, 0)
+    names = [f"{k} {classes.NAMES[k]}" for k in codes]
+    path = io.write_geotiff(Path(path), bands, grid.crs, grid.transform, nodata=float("nan"),
+                            tags={"units": "probability 0-1", "bands": "; ".join(names), **(tags or {})}, band_descriptions=names,
+                            cog_overviews="average")
+    io.write_text(path.with_suffix(".qml"), confidence_qml(f"probability of {names[0]} (band 1)"))
+    return path
+
+
+def write_uncertainty_maps(prefix: str | Path, probs: np.ndarray, grid, codes: list[int], tags: dict | None = None) -> dict:
+    """``<prefix>_probabilities.tif``, ``<prefix>_entropy.tif`` and ``<prefix>_margin.tif`` (each with its ``.qml``) from
+    class probabilities (y, x, 14) (NaN = not mapped); returns their paths by product."""
+    prefix = Path(prefix)
+    top = float(np.log2(max(len(codes), 2)))
+    return {"probabilities": write_probability_map(f"{prefix}_probabilities.tif", probs, grid, codes, tags),
+            "entropy": write_continuous_map(f"{prefix}_entropy.tif", entropy(probs), grid, "bits",
+                                            "entropy of the class probabilities", 0.0, top, tags),
+            "margin": write_continuous_map(f"{prefix}_margin.tif", margin(probs), grid, "probability 0-1",
+                                           "margin: best minus second-best class probability", 0.0, 1.0, tags)}

@@ -1,0 +1,135 @@
+"""Is a pixel shown at confidence 0.8 right 80 % of the time? Calibration of a map's class probabilities.
+
+* :func:`ece`: the expected calibration error with equal-mass bins — pixels sorted by confidence (the probability of
+  the chosen class) into bins of equal counts; ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b| (Guo et al. 2017
+  with the equal-mass binning of Nixon et al. 2019); :func:`reliability` gives the bins for a reliability diagram.
+* :class:`Temperature`: temperature scaling (Guo et al. 2017), one number T fitted by minimising the negative
+  log-likelihood of softmax(log p / T) on held-out labelled pixels; it changes confidence, never the chosen class.
+  For the deep models.
+* :class:`Isotonic`: one-vs-rest isotonic regression of each class's probability against "is this class" (scikit-learn's
+  ``IsotonicRegression``), renormalised to sum to 1, as scikit-learn's ``CalibratedClassifierCV(method="isotonic")``
+  does for several classes. For the per-pixel models.
+
+Both are fitted on the spatial protocol's validation blocks, never on test, and stored with the run.
+
+Guo, C., Pleiss, G., Sun, Y. & Weinberger, K. Q. (2017). On calibration of modern neural networks. *ICML 2017*.
+Nixon, J., Dusenberry, M., Zhang, L., Jerfel, G. & Tran, D. (2019). Measuring calibration in deep learning. *CVPR
+Workshops 2019*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BINS = 15  # equal-mass bins of the ECE and the reliability diagram
+EPS = 1e-7  # probabilities are clipped to this before a logarithm
+
+
+def _conf_correct(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+    y = np.asarray(labels).ravel()
+    return p.max(1), p.argmax(1) == y
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> pd.DataFrame:
+    """Equal-mass bins of confidence: per bin the pixels, mean confidence and accuracy (``probs`` (..., classes), ``labels``
+    the true class of each pixel)."""
+    conf, ok = _conf_correct(probs, labels)
+    if conf.size == 0:
+        raise ValueError("no labelled pixel to measure calibration on")
+    order = np.argsort(conf, kind="stable")
+    parts = [p for p in np.array_split(order, min(bins, conf.size)) if p.size]
+    return pd.DataFrame({"pixels": [p.size for p in parts], "mean confidence": [conf[p].mean() for p in parts],
+                         "accuracy": [ok[p].mean() for p in parts]})
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """Expected calibration error (0 = calibrated; equal-mass bins) of ``probs`` (..., classes) against ``labels``."""
+    r = reliability(probs, labels, bins)
+    return float((r["pixels"] * (r["accuracy"] - r["mean confidence"]).abs()).sum() / r["pixels"].sum())
+
+
+def _softmax_log(p: np.ndarray, t: float) -> np.ndarray:
+    z = np.log(np.clip(p, EPS, 1.0)) / t
+    z -= z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+@dataclass
+class Temperature:
+    """Temperature scaling: ``apply(p)`` = softmax(log p / T); T > 1 softens an over-confident model."""
+
+    t: float = 1.0
+
+    def fit(self, probs: np.ndarray, labels: np.ndarray) -> Temperature:
+        """Fit T on held-out pixels (``probs`` (n, classes), ``labels`` (n,)) by minimising the negative log-likelihood."""
+        from scipy.optimize import minimize_scalar
+
+        p = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+        y = np.asarray(labels).ravel().astype(int)
+        if len(y) == 0:
+            raise ValueError("no labelled pixel to fit a temperature on")
+
+        def nll(log_t: float) -> float:
+            q = _softmax_log(p, float(np.exp(log_t)))
+            return float(-np.log(np.clip(q[np.arange(len(y)), y], EPS, 1.0)).mean())
+
+        self.t = float(np.exp(minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded").x))
+        return self
+
+    def apply(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, same shape as ``probs``."""
+        return _softmax_log(np.asarray(probs, np.float64), self.t).astype(np.float32)
+
+
+@dataclass
+class Isotonic:
+    """One-vs-rest isotonic regression per class, renormalised; classes never seen in fitting keep probability 0."""
+
+    models: dict[int, object] = field(default_factory=dict)
+
+    def fit(self, probs: np.ndarray, labels: np.ndarray) -> Isotonic:
+        """Fit on held-out pixels (``probs`` (n, classes), ``labels`` (n,))."""
+        from sklearn.isotonic import IsotonicRegression
+
+        p = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+        y = np.asarray(labels).ravel().astype(int)
+        if len(y) == 0:
+            raise ValueError("no labelled pixel to fit the isotonic calibration on")
+        self.models = {k: IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p[:, k], (y == k).astype(float))
+                       for k in range(p.shape[1]) if p[:, k].max() > 0 or (y == k).any()}
+        return self
+
+    def apply(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, same shape as ``probs`` (a pixel all of whose classes map to 0 keeps its input)."""
+        shape = np.shape(probs)
+        p = np.asarray(probs, np.float64).reshape(-1, shape[-1])
+        q = np.zeros_like(p)
+        for k, m in self.models.items():
+            q[:, k] = m.predict(p[:, k])
+        s = q.sum(1, keepdims=True)
+        q = np.where(s > 0, q / np.where(s > 0, s, 1), p)
+        return q.reshape(shape).astype(np.float32)
+
+
+def save(calibrator: Temperature | Isotonic, path: str | Path) -> Path:
+    """Store a fitted calibrator beside its run (joblib)."""
+    import joblib
+
+    from rocksoil_nb.core import io
+
+    with io.atomic_path(Path(path)) as tmp:
+        joblib.dump(calibrator, tmp)
+    return Path(path)
+
+
+def load(path: str | Path) -> Temperature | Isotonic:
+    """A calibrator written by :func:`save`."""
+    import joblib
+
+    return joblib.load(path)

@@ -1,0 +1,70 @@
+"""Calibration measures and calibrators on made-up probabilities whose calibration is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rocksoil_nb.analyse import calibration as cal
+
+
+def _calibrated(n=20_000, k=5, seed=0, sharpness=2.0):
+    """Labels drawn from the probabilities themselves: calibrated by construction."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, sharpness, (n, k))
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in p])
+    return p, y
+
+
+def test_ece_is_near_zero_when_calibrated_and_large_when_over_confident():
+    p, y = _calibrated()
+    assert cal.ece(p, y) < 0.02
+    over = cal._softmax_log(p, 0.3)  # sharpened: the same ranking, confidence too high
+    assert cal.ece(over, y) > 0.1
+    r = cal.reliability(over, y)
+    assert len(r) == cal.BINS and r["pixels"].sum() == len(y) and (r["pixels"].max() - r["pixels"].min()) <= 1  # equal mass
+    assert (r["mean confidence"] >= r["accuracy"] - 0.02).all()  # over-confident in every bin
+    with pytest.raises(ValueError, match="no labelled pixel"):
+        cal.ece(np.zeros((0, 3)), np.zeros(0))
+
+
+def test_temperature_scaling_recovers_the_temperature_and_keeps_the_classes():
+    p, y = _calibrated(seed=1)
+    over = cal._softmax_log(p, 0.3)
+    t = cal.Temperature().fit(over, y)
+    assert t.t == pytest.approx(1 / 0.3, rel=0.1)  # undoes the sharpening
+    fixed = t.apply(over)
+    assert cal.ece(fixed, y) < 0.02 and (fixed.argmax(1) == over.argmax(1)).all()
+
+
+def test_isotonic_calibration_lowers_the_ece_of_a_per_pixel_model(tmp_path):
+    p, y = _calibrated(seed=2)
+    over = cal._softmax_log(p, 0.4)
+    fit, test = slice(0, 10_000), slice(10_000, None)
+    iso = cal.Isotonic().fit(over[fit], y[fit])
+    q = iso.apply(over[test])
+    assert np.allclose(q.sum(1), 1, atol=1e-5) and cal.ece(q, y[test]) < cal.ece(over[test], y[test]) / 3
+    back = cal.load(cal.save(iso, tmp_path / "cal.joblib"))
+    assert np.array_equal(back.apply(over[:10]), iso.apply(over[:10]))
+
+
+def test_entropy_margin_and_probability_maps(tmp_path):
+    import rasterio
+
+    from rocksoil_nb.core.grid import Grid
+    from rocksoil_nb.infer import maps
+
+    p = np.zeros((2, 3, 14), np.float32)
+    p[0, :, 7] = 1.0  # certain
+    p[1, :, [7, 8]] = 0.5  # a tie between two classes
+    p[1, 2] = np.nan  # not mapped
+    h, m = maps.entropy(p), maps.margin(p)
+    assert np.allclose(h[0], 0) and np.allclose(h[1, :2], 1.0) and np.isnan(h[1, 2])  # 1 bit for a fair coin
+    assert np.allclose(m[0], 1) and np.allclose(m[1, :2], 0) and np.isnan(m[1, 2])
+    grid = Grid("EPSG:32630", 500000.0, 4650000.0, 70.0, 2, 3)
+    out = maps.write_uncertainty_maps(tmp_path / "consensus", p, grid, [7, 8])
+    with rasterio.open(out["probabilities"]) as s:
+        assert s.count == 2 and s.descriptions == ("7 Detritic", "8 Carbonate") and s.crs.to_string() == "EPSG:32630"
+        assert np.allclose(s.read(1)[0], 1.0)
+    assert all(path.with_suffix(".qml").exists() for path in out.values())
