@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rocksoil_nb.analyse import calibration as cal
+from rocksoil_nb.learn import calibration as cal
 
 
 def _calibrated(n=20_000, k=5, seed=0, sharpness=2.0):

@@ -153,6 +153,20 @@ def test_reconstruction_of_a_known_pattern(tmp_path):
     assert list(rec2.dates["time_index"]) == [4] and (rec2.consensus_codes == pattern).all()
     p = ndvi.pairs(cube_path, tmp_path / "maps", pattern)
     assert p.dates == 6 and len(p.ndvi) == 6 * 40 * 48 - 35 and p.correct.all()
+    # beside the consensus: its probabilities (a band per class the model gives any probability), entropy and margin
+    import rasterio
+
+    from rocksoil_nb.learn import calibration
+
+    with rasterio.open(tmp_path / "maps" / "consensus_probabilities.tif") as src:
+        assert src.count == 13 and src.descriptions[0] == "1 Sand"  # every class the model gives probability, class 0 not
+    h, _ = maps.read_map(tmp_path / "maps" / "consensus_entropy.tif")
+    m, _ = maps.read_map(tmp_path / "maps" / "consensus_margin.tif")
+    assert np.nanmax(h) < 1.0 and np.nanmin(m) > 0.5 and (tmp_path / "maps" / "consensus_entropy.qml").exists()
+    # a calibrator stored with the run is applied to every date: softer confidence, the same classes
+    soft = reconstruct.reconstruct(PatternModel(), cube_path, SPEC, tmp_path / "maps3", progress=False, write_dates=False,
+                                   calibrator=calibration.Temperature(3.0))
+    assert (soft.consensus_codes == pattern).all() and np.nanmax(soft.consensus_confidence) < 0.9 - 0.1
 
 
 def test_prediction_checks_refuse_mismatched_scenes(tmp_path):

@@ -244,6 +244,13 @@ def test_evaluation_tables_and_maps(report_run):
     assert set(np.unique(codes)) <= set(range(14)) | {255} and (run / "consensus_classes.qml").exists()
     conf, _ = maps.read_map(run / "consensus_confidence.tif")
     assert np.nanmin(conf) >= 1 / 14 - 1e-6 and np.nanmax(conf) <= 1
+    # 08 fitted the mapped run's calibrator on its validation split, stored it, measured ECE before and after, and the
+    # maps carry the (calibrated) probabilities, their entropy and margin
+    h, _ = maps.read_map(run / "consensus_entropy.tif")
+    assert np.nanmin(h) >= 0 and np.nanmax(h) <= np.log2(14) + 1e-5 and (run / "consensus_probabilities.qml").exists()
+    assert (_layout(work).models_dir / run.name / "calibration.joblib").exists()
+    nb08 = (rep / "08_evaluate.ipynb").read_text()
+    assert "ECE" in nb08 and "off by" in nb08
     # 09's correlation is the Pearson r of the (NDVI, confidence) pairs of the mapped run, recomputed here from its files,
     # and its block-bootstrap interval holds it and is no narrower than Fisher's (neighbouring pixels are not independent)
     from rocksoil_nb.analyse import ndvi

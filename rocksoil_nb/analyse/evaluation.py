@@ -12,7 +12,7 @@ from rocksoil_nb.core import classes
 from rocksoil_nb.infer import reconstruct
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
-from rocksoil_nb.learn import registry
+from rocksoil_nb.learn import calibration, registry
 from rocksoil_nb.learn.runs import METRICS, RunResult
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.steps import load_labels
@@ -74,12 +74,13 @@ def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, 
 def reconstruct_run(cfg: AreaConfig, variant: str, model: str, protocol: str, which: str | None = None, progress: bool = True):
     """Full-scene maps of one run on the area's cube into ``reports/<aoi>/<profile>/maps/<run>/`` (see
     :mod:`rocksoil_nb.infer.reconstruct`). ``which``: ``all`` dates of the variant or the thesis ``test`` dates
-    (default: the profile's ``map_dates``)."""
-    net, spec = load_run(cfg.layout.run_dir(variant, model, protocol))
+    (default: the profile's ``map_dates``). The run's calibrator, where one is stored (08 fits it first), is applied."""
+    run_dir = cfg.layout.run_dir(variant, model, protocol)
+    net, spec = load_run(run_dir)
     which = which or cfg.profile.map_dates
     test = thesis_test_dates(cfg, variant, spec.kind) if which == "test" else None
     return reconstruct.reconstruct(net, cfg.layout.cube_for(variant), spec, cfg.layout.maps_dir(variant, model, protocol), which=which,
-                                   test_dates=test, progress=progress)
+                                   test_dates=test, progress=progress, calibrator=calibration.stored(run_dir))
 
 
 def map_statement(cfg: AreaConfig, rec, variant: str) -> str:

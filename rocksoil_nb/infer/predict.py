@@ -24,7 +24,7 @@ from pathlib import Path
 from rocksoil_nb import config
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.infer import reconstruct
-from rocksoil_nb.learn import losses, models  # noqa: F401 - registers the custom layers and loss
+from rocksoil_nb.learn import calibration, losses, models  # noqa: F401 - losses, models: register the custom layers and loss
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, RunSpec
 from rocksoil_nb.learn.series_baseline import MODEL_FILE as SERIES_FILE
 from rocksoil_nb.prepare import cube, patches
@@ -210,7 +210,8 @@ def predict(run_dir: str | Path, scenes: str | Path, out_dir: str | Path, which:
                            float(acq.get("ndvi_window_days", 8.0)), progress=progress)
     check_cube(spec, cube.open_cube(cube_path), Path(scenes))
     rec = reconstruct.reconstruct(model, cube_path, spec, stage / "maps", which=which, batch=batch, progress=progress,
-                                  tags={"scenes": str(Path(scenes).resolve()), "run": Path(run_dir).name})
+                                  tags={"scenes": str(Path(scenes).resolve()), "run": Path(run_dir).name},
+                                  calibrator=calibration.stored(run_dir))
     io.write_json(stage / "predict.json", {"run": str(Path(run_dir).resolve()), "scenes": str(Path(scenes).resolve()),
                                            "dates_mapped": len(rec.dates), "passes": len(inv), "kept": int(inv["kept"].sum()),
                                            "spec": spec})

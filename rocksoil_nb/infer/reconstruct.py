@@ -10,6 +10,7 @@ each pixel was valid. A seam score tells how much class changes concentrate on w
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +209,14 @@ class Reconstruction:
     files: list[Path] = field(default_factory=list)
 
 
+def _present(probs: np.ndarray, spec: RunSpec) -> list[int]:
+    """The classes a probability map has a band for: those the model gives any probability (class 0 only when it takes
+    part in training)."""
+    first = 0 if spec.include_nodata else 1
+    top = np.nanmax(probs.reshape(-1, probs.shape[-1]), axis=0) if probs.size else np.zeros(probs.shape[-1])
+    return [k for k in range(first, probs.shape[-1]) if top[k] > 0] or list(range(first, probs.shape[-1]))
+
+
 def date_stamp(time_utc, index: int) -> str:
     """A map file's date part: the UTC time ``YYYYmmddTHHMMSS``, or ``date<index>`` where the cube has no dates."""
     return f"date{index:03d}" if pd.isna(time_utc) else pd.Timestamp(time_utc).strftime("%Y%m%dT%H%M%S")
@@ -243,8 +252,14 @@ def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dat
 
 
 def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path, which: str = "all", test_dates: list | None = None,
-                batch: int = 64, write_dates: bool = True, progress: bool = True, tags: dict | None = None) -> Reconstruction:
+                batch: int = 64, write_dates: bool = True, progress: bool = True, tags: dict | None = None,
+                calibrator=None, uncertainty_per_date: bool = False) -> Reconstruction:
     """Map every chosen date and the consensus; write COGs (+ .qml) to ``out_dir``; return a summary.
+
+    Beside the consensus classes and confidence: its class probabilities (one band per class the model gives any
+    probability), entropy and margin (:func:`rocksoil_nb.infer.maps.write_uncertainty_maps`); per date too with
+    ``uncertainty_per_date``. A fitted ``calibrator`` (:mod:`rocksoil_nb.learn.calibration`, stored with the run) is
+    applied to every date's probabilities before the class, confidence and consensus are taken.
 
     Memory: two (y, x, 14) float32 accumulators and one batch of windows, whatever the number of dates.
     """
@@ -264,6 +279,8 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
     for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
         dm = predict_date(model, reader, fr, pos, size, spec.is_sequence, batch, include_nodata=bool(spec.include_nodata),
                           year_length=spec.frames if spec.is_year else 0)
+        if calibrator is not None:
+            dm = dataclasses.replace(dm, probs=np.where(dm.valid[..., None], calibrator.apply(dm.probs), dm.probs))
         np.add(cons.sum, dm.probs, out=cons.sum, where=dm.valid[..., None])
         cons.count += dm.valid
         codes, conf = dm.codes, dm.confidence
@@ -276,6 +293,9 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
             files += [maps.write_class_map(out / f"{stamp}_classes.tif", codes, reader.grid, t_tags),
                       maps.write_confidence_map(out / f"{stamp}_confidence.tif", conf, reader.grid, t_tags)]
             rec["classes_file"], rec["confidence_file"] = files[-2].name, files[-1].name
+            if uncertainty_per_date:
+                files += list(maps.write_uncertainty_maps(out / stamp, np.where(dm.valid[..., None], dm.probs, np.nan), reader.grid,
+                                                          _present(dm.probs, spec), t_tags).values())
         rows.append(rec)
         del dm, codes, conf  # free this date's accumulator before the next date allocates its own
     probs, n = cons.result()
@@ -287,6 +307,8 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
     c_tags = {**tags, "consensus_of_dates": len(todo)}
     files += [maps.write_class_map(out / "consensus_classes.tif", c_codes, reader.grid, c_tags),
               maps.write_confidence_map(out / "consensus_confidence.tif", c_conf, reader.grid, c_tags)]
+    files += list(maps.write_uncertainty_maps(out / "consensus", np.where(mapped[..., None], probs, np.nan), reader.grid,
+                                              _present(probs, spec), {**c_tags, "calibrated": str(calibrator is not None)}).values())
     dates = pd.DataFrame(rows)
     io.write_csv(out / "dates.csv", dates)
     return Reconstruction(out, dates, c_codes, c_conf, reader.grid, files)

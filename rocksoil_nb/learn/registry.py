@@ -56,7 +56,7 @@ class ModelEntry:
 
 _ENTRIES = (
     ModelEntry("pixel_rf", "per-pixel RF", "cnn", deep=False, rate="cnn", rank=1, fit="rocksoil_nb.learn.train:fit_rf",
-               warmup="rocksoil_nb.learn.baseline:warmup", cost="rocksoil_nb.learn.baseline:cost", maps="",
+               warmup="rocksoil_nb.learn.baseline:warmup", cost="rocksoil_nb.learn.baseline:cost",
                estimator="rocksoil_nb.learn.baseline:PixelRF"),
     ModelEntry("pixel_series", "per-pixel series", "cnn", deep=False, rate="cnn", rank=2,
                fit="rocksoil_nb.learn.series_baseline:fit", warmup="rocksoil_nb.learn.series_baseline:warmup",

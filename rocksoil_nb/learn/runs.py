@@ -24,6 +24,7 @@ from rocksoil_nb.core import io
 INPUTS, METRICS = "inputs.json", "metrics.json"
 #: weights of a run: the best epoch, the last epoch, or the per-pixel baseline
 BEST, CKPT, BASELINE_FILE = "best.keras", "checkpoint.keras", "pixel_rf.joblib"
+CALIBRATION = "calibration.joblib"  # the run's calibrator, fitted on its validation split (rocksoil_nb.learn.calibration)
 UNITS = "test_units.npz"  # per held-out unit (block / date) of the test split: its confusion matrix, for intervals
 
 

@@ -131,3 +131,26 @@ def date_maps_figure(cfg: AreaConfig, rec, n: int = 3):
         loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def reliability_figure(cal):
+    """Reliability diagram of a run's confidence on validation and test, before and after calibration
+    (:func:`rocksoil_nb.analyse.confidence.calibrate`): accuracy against mean confidence per equal-mass bin."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    ece = cal.table.set_index(["split", "calibration"])["ECE"]
+    for ax, split in zip(axes, ("validation", "test")):
+        ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="calibrated (accuracy = confidence)")
+        for when, style in (("before", dict(color="#d95f02", marker="o")), ("after", dict(color="#1b9e77", marker="s"))):
+            r = cal.reliability[(split, when)]
+            ax.plot(r["mean confidence"], r["accuracy"], ms=4, lw=1.5, label=f"{when} (ECE {ece[(split, when)]:.3f})", **style)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("mean confidence of the bin (probability)")
+        ax.set_title(f"{split} split ({int(cal.table.set_index('split').loc[split, 'pixels'].iloc[0]):,} px)")
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    axes[0].set_ylabel("share of the bin's pixels that are right")
+    fig.suptitle(f"{cal.run}: reliability, equal-mass bins; calibration: {cal.method}")
+    fig.tight_layout()
+    return fig

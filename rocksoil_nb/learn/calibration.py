@@ -1,7 +1,7 @@
 """Is a pixel shown at confidence 0.8 right 80 % of the time? Calibration of a map's class probabilities.
 
 * :func:`ece`: the expected calibration error with equal-mass bins — pixels sorted by confidence (the probability of
-  the chosen class) into bins of equal counts; ECE = Σ_b (n_b / N) |accuracy_b − mean confidence_b| (Guo et al. 2017
+  the chosen class) into bins of equal counts; ECE = Σ_b (n_b / N) · abs(accuracy_b − mean confidence_b) (Guo et al. 2017
   with the equal-mass binning of Nixon et al. 2019); :func:`reliability` gives the bins for a reliability diagram.
 * :class:`Temperature`: temperature scaling (Guo et al. 2017), one number T fitted by minimising the negative
   log-likelihood of softmax(log p / T) on held-out labelled pixels; it changes confidence, never the chosen class.
@@ -133,3 +133,11 @@ def load(path: str | Path) -> Temperature | Isotonic:
     import joblib
 
     return joblib.load(path)
+
+
+def stored(run_dir: str | Path) -> Temperature | Isotonic | None:
+    """The calibrator stored with a run (``calibration.joblib``; None where none was fitted)."""
+    from rocksoil_nb.learn.runs import CALIBRATION
+
+    path = Path(run_dir) / CALIBRATION
+    return load(path) if path.exists() else None
