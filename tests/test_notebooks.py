@@ -251,6 +251,11 @@ def test_evaluation_tables_and_maps(report_run):
     assert (_layout(work).models_dir / run.name / "calibration.joblib").exists()
     nb08 = (rep / "08_evaluate.ipynb").read_text()
     assert "ECE" in nb08 and "off by" in nb08
+    # and the area of applicability: DI ≥ 0 on the grid, 0 on the training pixels themselves, an AOA map of 0/1 (255 unmapped)
+    di, _ = maps.read_map(run / "consensus_di.tif")
+    inside, _ = maps.read_map(run / "consensus_aoa.tif")
+    assert np.nanmin(di) == 0 and set(np.unique(inside)) <= {0, 1, 255} and (inside == 1).any()
+    assert "outside the area of applicability" in nb08 and "DI" in nb08
     # 09's correlation is the Pearson r of the (NDVI, confidence) pairs of the mapped run, recomputed here from its files,
     # and its block-bootstrap interval holds it and is no narrower than Fisher's (neighbouring pixels are not independent)
     from rocksoil_nb.analyse import ndvi

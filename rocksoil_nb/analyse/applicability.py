@@ -16,7 +16,6 @@ Written beside the run's maps: ``consensus_di.tif`` (the dissimilarity index, 0 
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,6 @@ import pandas as pd
 
 from rocksoil_nb.analyse import aoa
 from rocksoil_nb.config.schema import AreaConfig
-from rocksoil_nb.core import io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.learn import metrics
@@ -36,15 +34,6 @@ from rocksoil_nb.prepare.steps import load_labels
 
 IMPORTANCE_PIXELS = 20_000  # training pixels the importance weights are measured on (a seeded sample)
 AOA_FILE = "aoa.npz"  # the training side (TrainDI) kept beside the run's maps
-
-
-def aoa_qml() -> str:
-    """QGIS style of an AOA map: 0 outside (red), 1 inside (green)."""
-    r = ET.Element("rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1", nodataColor="")
-    pal = ET.SubElement(r, "colorPalette")
-    ET.SubElement(pal, "paletteEntry", value="0", color="#d7301f", label="0 outside the area of applicability", alpha="255")
-    ET.SubElement(pal, "paletteEntry", value="1", color="#1a9850", label="1 inside", alpha="255")
-    return maps._qml(r)
 
 
 def _weights(x: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -70,6 +59,16 @@ class Applicability:
     train: aoa.TrainDI
     table: pd.DataFrame  # where (test blocks inside / outside, the whole area): share, OA, macro-F1, pixels
     files: list[Path]
+
+    def pixel(self, row: int, col: int) -> str:
+        """One pixel's DI against the threshold, for 08's look inside."""
+        d = self.di[row, col]
+        if not np.isfinite(d):
+            return f"pixel ({row}, {col}) has no valid date: no DI"
+        where = "inside" if d <= self.train.threshold else "outside"
+        return (f"pixel ({row}, {col}): DI {d:.2f} against the threshold {self.train.threshold:.2f} — {where} the area of "
+                "applicability (its nearest training pixel, in the weighted feature space, is "
+                f"{d:.2f} × the mean distance between training pixels away)")
 
     def statement(self) -> str:
         """One sentence for 08: the share of the area outside and how accuracy differs inside and outside."""
@@ -125,12 +124,7 @@ def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: s
     files = [maps.write_continuous_map(out_dir / "consensus_di.tif", di.astype(np.float32), grid, "ratio",
                                        "dissimilarity index (distance to training data / mean training distance)", 0.0,
                                        max(top, train.threshold), tags)]
-    aoa_map = np.where(has_data, inside.astype(np.uint8), maps.NOT_MAPPED).astype(np.uint8)
-    path = io.write_geotiff(out_dir / "consensus_aoa.tif", aoa_map, grid.crs, grid.transform, nodata=maps.NOT_MAPPED,
-                            tags={**tags, "values": "1 inside, 0 outside the area of applicability"},
-                            band_descriptions=["inside the area of applicability (1) or not (0)"], cog_overviews="nearest")
-    io.write_text(path.with_suffix(".qml"), aoa_qml())
-    files.append(path)
+    files.append(maps.write_aoa_map(out_dir / "consensus_aoa.tif", inside, has_data, grid, tags))
     train.save(out_dir / AOA_FILE)
     return Applicability(di, inside & has_data, train, _accuracy(cfg, variant, out_dir, labels, inside, has_data), files)
 

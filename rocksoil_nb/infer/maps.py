@@ -140,3 +140,21 @@ def write_uncertainty_maps(prefix: str | Path, probs: np.ndarray, grid, codes: l
                                             "entropy of the class probabilities", 0.0, top, tags),
             "margin": write_continuous_map(f"{prefix}_margin.tif", margin(probs), grid, "probability 0-1",
                                            "margin: best minus second-best class probability", 0.0, 1.0, tags)}
+
+
+def aoa_qml() -> str:
+    """QGIS style of an area-of-applicability map: 0 outside (red), 1 inside (green)."""
+    r = ET.Element("rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1", nodataColor="")
+    pal = ET.SubElement(r, "colorPalette")
+    ET.SubElement(pal, "paletteEntry", value="0", color="#d7301f", label="0 outside the area of applicability", alpha="255")
+    ET.SubElement(pal, "paletteEntry", value="1", color="#1a9850", label="1 inside", alpha="255")
+    return _qml(r)
+
+
+def write_aoa_map(path: str | Path, inside: np.ndarray, mapped: np.ndarray, grid, tags: dict | None = None) -> Path:
+    """Area of applicability (y, x) as a uint8 COG: 1 inside, 0 outside, 255 where nothing is mapped; and its ``.qml``."""
+    a = np.where(mapped, np.asarray(inside, bool).astype(np.uint8), NOT_MAPPED).astype(np.uint8)
+    if a.shape != grid.shape:
+        raise ValueError(f"{path}: AOA map {a.shape} does not match the grid {grid.shape}")
+    return _write(Path(path), a, grid, NOT_MAPPED, None, {"values": "1 inside, 0 outside the area of applicability", **(tags or {})},
+                  "inside the area of applicability (1) or not (0)", "nearest", aoa_qml())

@@ -154,3 +154,25 @@ def reliability_figure(cal):
     fig.suptitle(f"{cal.run}: reliability, equal-mass bins; calibration: {cal.method}")
     fig.tight_layout()
     return fig
+
+
+def aoa_figure(cfg: AreaConfig, app):
+    """The dissimilarity index on the grid with the area of applicability's edge and the spatial test blocks, beside the
+    distribution of the training pixels' DI with the threshold (:func:`rocksoil_nb.analyse.applicability.area_of_applicability`)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    fig, (ax, hx) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    top = float(np.nanpercentile(app.di, 99)) if np.isfinite(app.di).any() else 1.0
+    plots.raster_map(app.di, ax, "dissimilarity index (DI) of every pixel", "DI (ratio)", cmap="magma_r", vmin=0,
+                     vmax=max(top, app.train.threshold), pixel_m=cfg.area.pixel_size_m)
+    ax.contour(app.inside.astype(float), levels=[0.5], colors="#1a9850", linewidths=1.0)
+    ax.legend(handles=[Line2D([], [], color="#1a9850", label="edge of the area of applicability")], loc="lower right", fontsize=8)
+    hx.hist(app.train.train_di[np.isfinite(app.train.train_di)], bins=50, color="0.5")
+    hx.axvline(app.train.threshold, color="#d7301f", label=f"threshold {app.train.threshold:.2f} (upper whisker)")
+    hx.set_xlabel("training pixels' DI to another block (ratio)")
+    hx.set_ylabel("training pixels")
+    hx.legend(fontsize=8, frameon=False)
+    fig.suptitle(f"{cfg.name}: area of applicability (Meyer & Pebesma 2021)")
+    fig.tight_layout()
+    return fig
