@@ -35,6 +35,7 @@ def test_notebooks_ran_without_errors(report_run):
         kinds = [o["output_type"] for o in _outputs(p)]
         assert "error" not in kinds
         assert p.with_suffix(".html").exists()
+        assert "WARNING:tensorflow" not in p.read_text(), f"{p.name}: TensorFlow's log spam in the executed notebook"
     images = [o for o in _outputs(outs[0]) if "image/png" in o.get("data", {})]
     assert images, "01_acquire shows its quick-looks"
 

@@ -91,7 +91,7 @@ def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: s
     ds = open_cube(m.cube)
     grid = grid_of(ds)
     feats, names = cube_features(m.cube, np.arange(ds.sizes["time"]), m.bands)
-    h, w, nf = feats.shape
+    h, w, _ = feats.shape
     labels = load_labels(cfg)
     include0 = cfg.classes.include_nodata
     samples = pd.read_csv(ds_dir / "samples_cnn.csv")
@@ -108,10 +108,12 @@ def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: s
     rr, cc = np.nonzero(px)
     block = m.spatial.block_px
     folds = (rr // block) * 1_000_000 + cc // block
+    cols = np.isfinite(feats[px]).any(0)  # features with no value anywhere (no dates: no harmonic, no day/night) are left out
+    feats, names = feats[..., cols], [n for n, k in zip(names, cols) if k]
     x_train = feats[px]
-    weights = _weights(np.where(np.isfinite(x_train), x_train, np.nan), labels[px].astype(int), seed)
+    weights = _weights(x_train, labels[px].astype(int), seed)
     if not weights.any():
-        weights = np.ones(nf)
+        weights = np.ones(len(names))
     train = aoa.train_di(x_train, folds, weights, names, seed)
     di = np.full((h, w), np.nan)
     di[has_data] = train.di(feats[has_data])

@@ -84,3 +84,20 @@ def calibrate(cfg: AreaConfig, variant: str, model: str, protocol: str = "spatia
                          "mean confidence": float(q.max(1).mean()), "accuracy": float((q.argmax(1) == y).mean()), "pixels": len(y)})
     return Calibrated(run_dir.name, method, pd.DataFrame(rows).round(3), rel, cal)
 
+
+
+def calibrate_all(cfg: AreaConfig, variant: str, protocol: str = "spatial") -> pd.DataFrame:
+    """:func:`calibrate` every finished run of ``variant`` under ``protocol`` whose model maps a scene through windows
+    (the registry's ``maps``): one row per model with its method and the test and validation ECE before and after."""
+    rows = []
+    for model in registry.names():
+        entry = registry.get(model)
+        run_dir = cfg.layout.run_dir(variant, model, protocol)
+        if entry.maps != "windows" or not (run_dir / "metrics.json").exists():
+            continue
+        c = calibrate(cfg, variant, model, protocol)
+        t = c.table.set_index(["split", "calibration"])["ECE"]
+        rows.append({"model": entry.title, "calibration": c.method, "validation ECE before": t[("validation", "before")],
+                     "validation ECE after": t[("validation", "after")], "test ECE before": t[("test", "before")],
+                     "test ECE after": t[("test", "after")]})
+    return pd.DataFrame(rows).round(3)

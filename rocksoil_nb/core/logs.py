@@ -4,7 +4,7 @@
 By default INFO and above are shown on standard error as ``rocksoil: <message>`` (in JupyterLab, under the cell), and do
 not propagate to the root logger, so that an application's own logging configuration does not print them twice. Set
 ``ROCKSOIL_LOG_LEVEL`` (``WARNING``, ``DEBUG`` …) or call :func:`show` to change the level; notebooks keep their
-progress bars and tables, which are not log messages.
+progress bars and tables, which are not log messages. TensorFlow's own Python logger is set to show errors only.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
+class _ErrorsOnly(logging.Filter):
+    """Lets only errors through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
 def show(level: int | str | None = None) -> logging.Logger:
     """Show the package's messages of ``level`` and above (default ``$ROCKSOIL_LOG_LEVEL`` or INFO) on standard error."""
     log = logging.getLogger(LOGGER)
@@ -36,4 +43,10 @@ def show(level: int | str | None = None) -> logging.Logger:
         handler.setFormatter(logging.Formatter("rocksoil: %(message)s"))
         log.addHandler(handler)
     log.propagate = False
+    # TensorFlow's Python warnings (e.g. "tf.function retracing" when several models predict one after another) are
+    # noise in a notebook: only its errors pass. A filter, not a level: in Jupyter TensorFlow sets its logger's level to
+    # INFO the first time it logs.
+    tf = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _ErrorsOnly) for f in tf.filters):
+        tf.addFilter(_ErrorsOnly())
     return log
