@@ -58,6 +58,9 @@ class Calibrated:
     def statement(self) -> str:
         """One sentence for 08: how far confidence and accuracy are apart on test, before and after."""
         t = self.table.set_index(["split", "calibration"])
+        if self.calibrator is None:
+            return (f"The map's confidence is off by {t.loc[('test', 'before'), 'ECE']:.3f} on average on the test split "
+                    f"(ECE); no calibration could be fitted: {self.method}.")
         before, after = t.loc[("test", "before"), "ECE"], t.loc[("test", "after"), "ECE"]
         acc = t.loc[("test", "after"), "accuracy"]
         return (f"On the test split the map's confidence was off by {before:.3f} on average (ECE, equal-mass bins) and is "
@@ -70,8 +73,16 @@ def calibrate(cfg: AreaConfig, variant: str, model: str, protocol: str = "spatia
     """Fit the run's calibrator on its validation split, store it beside the run and measure ECE before and after."""
     run_dir = cfg.layout.run_dir(variant, model, protocol)
     entry = registry.get(model)
-    p_val, y_val = split_probabilities(cfg, run_dir, "val")
     p_test, y_test = split_probabilities(cfg, run_dir, "test")
+    try:
+        p_val, y_val = split_probabilities(cfg, run_dir, "val")
+    except ValueError:  # no validation ground (a tiny area): measured, not calibrated, and no calibrator left behind
+        (run_dir / CALIBRATION).unlink(missing_ok=True)
+        row = {"split": "test", "calibration": "before", "ECE": calibration.ece(p_test, y_test),
+               "mean confidence": float(p_test.max(1).mean()), "accuracy": float((p_test.argmax(1) == y_test).mean()),
+               "pixels": len(y_test)}
+        return Calibrated(run_dir.name, "none (no labelled validation pixel to fit it on)", pd.DataFrame([row]).round(3),
+                          {("test", "before"): calibration.reliability(p_test, y_test)}, None)
     cal = (calibration.Temperature() if entry.deep else calibration.Isotonic()).fit(p_val, y_val)
     method = f"temperature scaling (T = {cal.t:.2f})" if entry.deep else "isotonic regression per class"
     calibration.save(cal, run_dir / CALIBRATION)
@@ -96,6 +107,8 @@ def calibrate_all(cfg: AreaConfig, variant: str, protocol: str = "spatial") -> p
         if entry.maps != "windows" or not (run_dir / "metrics.json").exists():
             continue
         c = calibrate(cfg, variant, model, protocol)
+        if c.calibrator is None:
+            continue
         t = c.table.set_index(["split", "calibration"])["ECE"]
         rows.append({"model": entry.title, "calibration": c.method, "validation ECE before": t[("validation", "before")],
                      "validation ECE after": t[("validation", "after")], "test ECE before": t[("test", "before")],

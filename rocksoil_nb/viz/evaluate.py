@@ -143,12 +143,15 @@ def reliability_figure(cal):
     for ax, split in zip(axes, ("validation", "test")):
         ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="calibrated (accuracy = confidence)")
         for when, style in (("before", dict(color="#d95f02", marker="o")), ("after", dict(color="#1b9e77", marker="s"))):
+            if (split, when) not in cal.reliability:
+                continue
             r = cal.reliability[(split, when)]
             ax.plot(r["mean confidence"], r["accuracy"], ms=4, lw=1.5, label=f"{when} (ECE {ece[(split, when)]:.3f})", **style)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("mean confidence of the bin (probability)")
-        ax.set_title(f"{split} split ({int(cal.table.set_index('split').loc[split, 'pixels'].iloc[0]):,} px)")
+        px = cal.table.loc[cal.table["split"] == split, "pixels"]
+        ax.set_title(f"{split} split ({int(px.iloc[0]):,} px)" if len(px) else f"{split} split: none")
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     axes[0].set_ylabel("share of the bin's pixels that are right")
     fig.suptitle(f"{cal.run}: reliability, equal-mass bins; calibration: {cal.method}")
