@@ -68,3 +68,37 @@ def test_entropy_margin_and_probability_maps(tmp_path):
         assert s.count == 2 and s.descriptions == ("7 Detritic", "8 Carbonate") and s.crs.to_string() == "EPSG:32630"
         assert np.allclose(s.read(1)[0], 1.0)
     assert all(path.with_suffix(".qml").exists() for path in out.values())
+
+
+def test_a_runs_calibration_is_fitted_on_validation_stored_and_skipped_without_validation(trained_demo, tmp_path, monkeypatch):
+    import dataclasses
+
+    from rocksoil_nb.analyse import confidence
+    from rocksoil_nb.learn import train
+
+    cfg = dataclasses.replace(trained_demo, workdir=tmp_path)
+    (tmp_path / "data").symlink_to(trained_demo.workdir / "data")  # the prepared patches; runs go to tmp_path/models
+    train.train(cfg, "thermal_only", "cnn", "spatial", epochs=1, max_samples=32, verbose=0)
+    run_dir = cfg.layout.run_dir("thermal_only", "cnn", "spatial")
+    c = confidence.calibrate(cfg, "thermal_only", "cnn", "spatial")
+    assert isinstance(cal.stored(run_dir), cal.Temperature) and cal.stored(run_dir).t == pytest.approx(c.calibrator.t)
+    t = c.table.set_index(["split", "calibration"])
+    assert len(t) == 4
+    p_val, y_val = confidence.split_probabilities(cfg, run_dir, "val")
+
+    def nll(p):
+        return -np.log(np.clip(p[np.arange(len(y_val)), y_val], cal.EPS, 1)).mean()
+
+    assert nll(c.calibrator.apply(p_val)) <= nll(p_val) + 1e-6  # what temperature scaling minimises on validation
+    assert (t["accuracy"].groupby(level=0).nunique() == 1).all()  # temperature scaling never changes the chosen class
+    assert "off by" in c.statement() and list(confidence.calibrate_all(cfg, "thermal_only")["model"]) == ["CNN"]
+    real = confidence.split_probabilities
+
+    def no_validation(cfg_, run, split, seed=0):
+        if split == "val":
+            raise ValueError("no labelled pixel")
+        return real(cfg_, run, split, seed)
+
+    monkeypatch.setattr(confidence, "split_probabilities", no_validation)
+    c = confidence.calibrate(cfg, "thermal_only", "cnn", "spatial")
+    assert c.calibrator is None and cal.stored(run_dir) is None and "no calibration could be fitted" in c.statement()
