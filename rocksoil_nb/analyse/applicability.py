@@ -26,10 +26,11 @@ from rocksoil_nb.analyse import aoa
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.infer import maps
 from rocksoil_nb.infer.maps import read_map
-from rocksoil_nb.learn import metrics
-from rocksoil_nb.learn.series_baseline import cube_features
+from rocksoil_nb.infer.reconstruct import map_scores
+from rocksoil_nb.learn.series_baseline import cube_features, split_pixels
 from rocksoil_nb.prepare.cube import grid_of, open_cube
 from rocksoil_nb.prepare.manifest import DatasetManifest
+from rocksoil_nb.prepare.splits import sample_units
 from rocksoil_nb.prepare.steps import load_labels
 
 IMPORTANCE_PIXELS = 20_000  # training pixels the importance weights are measured on (a seeded sample)
@@ -94,20 +95,12 @@ def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: s
     h, w, _ = feats.shape
     labels = load_labels(cfg)
     include0 = cfg.classes.include_nodata
-    samples = pd.read_csv(ds_dir / "samples_cnn.csv")
-    train_win = samples[samples[f"split_{protocol}"] == "train"]
-    size = m.patch_size
-    px = np.zeros((h, w), bool)
-    for r, c in zip(train_win["row"], train_win["col"]):
-        px[r:r + size, c:c + size] = True
-    px &= (labels != 0) | include0
     has_data = np.isfinite(feats).any(-1)
-    px &= has_data
+    px = split_pixels(ds_dir, protocol, labels, include0)["train"][1] & has_data  # labelled pixels of the training windows
     if px.sum() < 2:
         raise ValueError(f"{ds_dir}: fewer than 2 labelled training pixels under the {protocol} protocol")
     rr, cc = np.nonzero(px)
-    block = m.spatial.block_px
-    folds = (rr // block) * 1_000_000 + cc // block
+    folds = sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
     cols = np.isfinite(feats[px]).any(0)  # features with no value anywhere (no dates: no harmonic, no day/night) are left out
     feats, names = feats[..., cols], [n for n, k in zip(names, cols) if k]
     x_train = feats[px]
@@ -143,7 +136,7 @@ def _accuracy(cfg: AreaConfig, variant: str, out_dir: Path, labels: np.ndarray, 
     for name, sel in (("test blocks, inside", (region == 2) & inside & lab), ("test blocks, outside", (region == 2) & ~inside & lab)):
         row = {"where": name, "share of pixels": float(sel.sum() / max(((region == 2) & lab).sum(), 1)), "pixels": int(sel.sum())}
         if sel.any():
-            s = metrics.scores(metrics.confusion(labels[sel], np.where(codes[sel] == maps.NOT_MAPPED, 0, codes[sel]), None), include0)
+            s = map_scores(codes, labels, sel, include0)
             row.update({"OA": s["oa"], "macro-F1": s["macro_f1"]})
         rows.append(row)
     return pd.DataFrame(rows).round(3)
