@@ -12,7 +12,7 @@ import numpy as np
 
 from rocksoil_nb import config
 from rocksoil_nb.learn import losses, metrics, models, registry, train
-from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.decision import among_choices, decide, probabilities
 from rocksoil_nb.learn.runs import RunResult
 from rocksoil_nb.learn.train import set_seed
 
@@ -53,9 +53,9 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
 
 
 def predict(model, x: np.ndarray, include_nodata: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(classes (N, H, W), probabilities (N, H, W, 14)) for patches or sequences ``x``; the class is chosen as
-    everywhere in the workbook (:func:`rocksoil_nb.learn.decision.decide`: class 0 only with ``include_nodata``)."""
-    p = probabilities(model, np.asarray(x, dtype=np.float32))
+    """(classes (N, H, W), probabilities (N, H, W, 14) over the classes a map can choose) for patches or sequences ``x``;
+    the class is chosen as everywhere in the workbook (:func:`rocksoil_nb.learn.decision.decide`: class 0 only with ``include_nodata``)."""
+    p = among_choices(probabilities(model, np.asarray(x, dtype=np.float32)), include_nodata)
     return decide(p, include_nodata)[0], p
 
 

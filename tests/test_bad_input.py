@@ -401,7 +401,7 @@ def test_predict_arguments_are_checked_before_anything_is_written(tiny_run, trai
     assert not out.exists() and not list(tmp_path.glob(".pred*"))
 
 
-def test_predict_on_a_whole_series_run_says_why_not(tmp_path):
+def test_a_damaged_whole_series_model_is_named(tmp_path):
     from rocksoil_nb.infer import predict as pr
     from rocksoil_nb.learn.runs import RunSpec
 
@@ -410,7 +410,7 @@ def test_predict_on_a_whole_series_run_says_why_not(tmp_path):
     RunSpec(area="demo", variant="thermal_only", model="pixel_series", protocol="spatial", kind="cnn", bands=["LST"], mean=[0.0],
             std=[1.0], patch_size=16, overlap=0.5).write(run)
     (run / "pixel_series.joblib").write_bytes(b"x")
-    with pytest.raises(pr.IncompatibleScenes, match="cannot map new scenes yet"):
+    with pytest.raises(FileNotFoundError, match="pixel_series.joblib: cannot be read"):
         pr.load_run(run)
 
 

@@ -49,6 +49,22 @@ def test_isotonic_calibration_lowers_the_ece_of_a_per_pixel_model(tmp_path):
     assert np.array_equal(back.apply(over[:10]), iso.apply(over[:10]))
 
 
+def test_the_method_is_chosen_on_held_out_blocks_ties_to_the_simpler():
+    p, y = _calibrated(seed=3)
+    groups = np.arange(len(y)) // 2000  # ten made-up blocks
+    scores = cal.cross_validated(p, y, groups)
+    assert set(scores) == set(cal.METHODS) and cal.choose(scores, "temperature") == "none"  # calibrated already: left alone
+    over = cal._softmax_log(p, 0.3)
+    scores = cal.cross_validated(over, y, groups, methods={**cal.METHODS, "isotonic": cal.Isotonic})
+    assert scores["none"] > 0.1 and scores["temperature"] < 0.03 and scores["isotonic"] < 0.05  # held-out blocks see the fix
+    assert cal.choose({k: scores[k] for k in cal.METHODS}, "none") == "temperature"
+    assert cal.cross_validated(over, y, np.zeros(len(y))) == {} and cal.choose({}, "temperature") == "temperature"
+    q = p.copy()
+    q[:, 0] = 0.0  # a class the map cannot choose
+    q /= q.sum(1, keepdims=True)
+    assert (cal.Temperature(3.0).apply(q)[:, 0] == 0).all()  # stays impossible whatever the temperature
+
+
 def test_entropy_margin_and_probability_maps(tmp_path):
     import rasterio
 
@@ -81,17 +97,20 @@ def test_a_runs_calibration_is_fitted_on_validation_stored_and_skipped_without_v
     train.train(cfg, "thermal_only", "cnn", "spatial", epochs=1, max_samples=32, verbose=0)
     run_dir = cfg.layout.run_dir("thermal_only", "cnn", "spatial")
     c = confidence.calibrate(cfg, "thermal_only", "cnn", "spatial")
-    assert isinstance(cal.stored(run_dir), cal.Temperature) and cal.stored(run_dir).t == pytest.approx(c.calibrator.t)
+    assert type(cal.stored(run_dir)) is type(c.calibrator) and type(c.calibrator) in cal.METHODS.values()
     t = c.table.set_index(["split", "calibration"])
     assert len(t) == 4
-    p_val, y_val = confidence.split_probabilities(cfg, run_dir, "val")
+    p_val, y_val, g_val = confidence.split_probabilities(cfg, run_dir, "val")
+    assert len(g_val) == len(y_val) and len(np.unique(g_val)) >= 1  # each validation pixel knows its block
+    temp = cal.Temperature().fit(p_val, y_val)
 
     def nll(p):
         return -np.log(np.clip(p[np.arange(len(y_val)), y_val], cal.EPS, 1)).mean()
 
-    assert nll(c.calibrator.apply(p_val)) <= nll(p_val) + 1e-6  # what temperature scaling minimises on validation
-    assert (t["accuracy"].groupby(level=0).nunique() == 1).all()  # temperature scaling never changes the chosen class
+    assert nll(temp.apply(p_val)) <= nll(p_val) + 1e-6  # what temperature scaling minimises on validation
+    assert (temp.apply(p_val).argmax(1) == p_val.argmax(1)).all()  # temperature scaling never changes the chosen class
     assert "off by" in c.statement() and list(confidence.calibrate_all(cfg, "thermal_only")["model"]) == ["CNN"]
+    assert (cfg.layout.tables_dir / "calibration_thermal_only_spatial.csv").exists()
     real = confidence.split_probabilities
 
     def no_validation(cfg_, run, split, seed=0):

@@ -235,9 +235,13 @@ def test_evaluation_tables_and_maps(report_run):
         vals = t[(proto, "OA")].to_numpy(float)
         assert np.isfinite(vals).all() and ((0 <= vals) & (vals <= 1)).all()
     assert "background-color: #" in (rep / "tables" / "results_thermal_only.html").read_text()
-    run = next((rep / "maps").iterdir())
-    dates = pd.read_csv(run / "dates.csv")
-    assert len(dates) >= 30 and dates["ratio"].between(0.5, 2.0).all()  # quick maps every date; averaging leaves no seams
+    runs = {r.name.split("-")[1]: r for r in (rep / "maps").iterdir()}
+    dates = pd.read_csv(runs["convlstm"] / "dates.csv")  # 09's windows model: quick maps every date
+    assert len(dates) >= 30 and dates["ratio"].between(0.5, 2.0).all()  # averaging windows leaves no seams
+    # 08 maps the best of all models by spatial macro-F1: on the demo the per-pixel whole-series one, one map of the series
+    run = runs["pixel_series"]
+    series = pd.read_csv(run / "dates.csv")
+    assert len(series) == 1 and series.loc[0, "dates_in_series"] == len(dates) + 4  # the ConvLSTM skips its first T-1 = 4
     codes, meta = maps.read_map(run / "consensus_classes.tif")
     with rasterio.open(work / "data" / "demo" / "interim" / "labels.tif") as s:
         assert meta["crs"] == s.crs and meta["transform"] == s.transform and codes.shape == s.shape
@@ -278,19 +282,23 @@ def test_predict_on_the_demo_scenes_reproduces_the_evaluation_maps(report_run, t
     from rocksoil_nb.infer import maps
 
     work, _ = report_run
-    run = next((_layout(work).reports_dir / "maps").iterdir())
-    model_dir = _layout(work).models_dir / run.name
-    rc = cli.main(["predict", "--model", str(model_dir), "--scenes", str(work / "data" / "demo" / "raw" / "ecostress"),
-                   "--out", str(tmp_path / "pred"), "--quiet"])
-    assert rc == 0
-    a, meta_a = maps.read_map(run / "consensus_classes.tif")
-    b, meta_b = maps.read_map(tmp_path / "pred" / "maps" / "consensus_classes.tif")
-    assert meta_a["crs"] == meta_b["crs"] and meta_a["transform"] == meta_b["transform"]
-    assert (a == b).all()
-    ca, _ = maps.read_map(run / "consensus_confidence.tif")
-    cb, _ = maps.read_map(tmp_path / "pred" / "maps" / "consensus_confidence.tif")
-    assert np.allclose(ca, cb, equal_nan=True, atol=1e-6)
-    assert len(pd.read_csv(tmp_path / "pred" / "maps" / "dates.csv")) == len(pd.read_csv(run / "dates.csv"))
+    runs = sorted((_layout(work).reports_dir / "maps").iterdir())
+    # 08 maps the best model (on the demo the per-pixel whole-series one), 09 the ConvLSTM: predict reproduces both
+    assert {r.name.split("-")[1] for r in runs} >= {"pixel_series", "convlstm"}
+    for run in runs:
+        model_dir = _layout(work).models_dir / run.name
+        out = tmp_path / f"pred_{run.name}"
+        rc = cli.main(["predict", "--model", str(model_dir), "--scenes", str(work / "data" / "demo" / "raw" / "ecostress"),
+                       "--out", str(out), "--quiet"])
+        assert rc == 0
+        a, meta_a = maps.read_map(run / "consensus_classes.tif")
+        b, meta_b = maps.read_map(out / "maps" / "consensus_classes.tif")
+        assert meta_a["crs"] == meta_b["crs"] and meta_a["transform"] == meta_b["transform"]
+        assert (a == b).all() and (a != maps.NOT_MAPPED).mean() > 0.9, run.name
+        ca, _ = maps.read_map(run / "consensus_confidence.tif")
+        cb, _ = maps.read_map(out / "maps" / "consensus_confidence.tif")
+        assert np.allclose(ca, cb, equal_nan=True, atol=1e-6)
+        assert len(pd.read_csv(out / "maps" / "dates.csv")) == len(pd.read_csv(run / "dates.csv"))
     short = tmp_path / "short"
     short.mkdir()
     eco = sorted((work / "data" / "demo" / "raw" / "ecostress").glob("*.tif"))
@@ -324,6 +332,7 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rocksoil_nb.learn import calibration
     from rocksoil_nb.viz import widgets
 
     work, _ = report_run
@@ -340,8 +349,17 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     dm, why = ex.prediction()
     assert dm is None and "earlier dates" in why
     assert "no prediction" in ex.status()
+    # the mapped whole-series run: one map whatever the date, its stored calibration applied, 08's AOA beside it
+    ex.run = "thermal_only-pixel_series-spatial"
+    first, _ = ex.prediction()
+    ex.t = len(ex.times) - 1
+    last, _ = ex.prediction()
+    assert first is last and first.valid.mean() > 0.9 and ex.aoa() is not None
+    cal = calibration.stored(work / "models" / "demo" / "quick" / ex.run)
+    assert cal is not None and type(cal) in calibration.METHODS.values()
+    assert len([a for a in ex.maps_figure().axes if a.get_title()]) >= 8  # classes, confidence, P(true), entropy, margin, AOA
     box = widgets.explorer("demo", "quick")
-    assert box.explorer.cfg.name == "demo" and len(box.children) == 6
+    assert box.explorer.cfg.name == "demo" and len(box.children) == 8  # controls, info, maps, pixel, web map
     sig = widgets.signature_explorer("demo", "quick")
     assert len(sig.children) == 2
     ex_sig = sig.explorer

@@ -20,6 +20,8 @@ import urllib.request
 
 import pytest
 
+from rocksoil_nb.core import classes
+
 pytestmark = pytest.mark.notebook
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,13 +70,13 @@ def lab(report_run, tmp_path):
 
 
 def _explorer_cell(page):
-    """The cell holding the explorer: the last code cell with widgets (a markdown cell closes the notebook)."""
-    return page.locator(".jp-CodeCell").filter(has=page.locator(".jupyter-widgets")).last
+    """The cell holding the explorer: the last code cell with drop-down controls (the web map before it has none)."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".jupyter-widgets select")).last
 
 
 def _maps_image(page):
-    """The src of the explorer's first figure (the four maps)."""
-    img = _explorer_cell(page).locator(".jupyter-widgets img").first
+    """The src of the explorer's first figure (the maps; not an image layer of its web map)."""
+    img = _explorer_cell(page).locator(".jupyter-widgets img:not(.leaflet-image-layer)").first
     return img.get_attribute("src", timeout=1000) if img.count() else None
 
 
@@ -117,4 +119,15 @@ def test_explorer_in_a_real_browser(lab, tmp_path):
         errors = [t[:300] for t in texts if ERROR.search(t)]
         assert not errors, f"cells show errors: {errors}"
         assert _explorer_cell(page).locator("text=pixel row").count() >= 1
+        # the map in its place: 08's web map (and the explorer's) with the layers, their control and the class legend
+        page.locator(".leaflet-control-layers").first.wait_for(state="attached", timeout=60_000)
+        web = page.locator(".leaflet-container").first
+        overlays = web.locator(".leaflet-control-layers-overlays").text_content()
+        for layer in ("classes", "confidence", "entropy", "outside the area of applicability", "geology map"):
+            assert layer in overlays, f"layer {layer!r} missing from the layer control: {overlays}"
+        assert web.locator("img.leaflet-image-layer").count() >= 4  # classes, confidence, entropy, AOA drawn
+        legend = web.text_content()
+        shown = sum(f"{k} {n}" in legend for k, n in classes.NAMES.items() if k)
+        assert "class" in legend and shown >= 2, f"no class legend: {legend[:300]}"
+        assert page.get_by_text(re.compile("No basemap: its tile server")).count() >= 1  # offline, and it says so
         browser.close()

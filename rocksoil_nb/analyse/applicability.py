@@ -24,9 +24,11 @@ import pandas as pd
 
 from rocksoil_nb.analyse import aoa
 from rocksoil_nb.config.schema import AreaConfig
+from rocksoil_nb.core import io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.reconstruct import map_scores
+from rocksoil_nb.learn.runs import RunName
 from rocksoil_nb.learn.series_baseline import cube_features, split_pixels
 from rocksoil_nb.prepare.cube import grid_of, open_cube
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -86,7 +88,7 @@ class Applicability:
 
 def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: str = "spatial", seed: int = 0) -> Applicability:
     """The DI and AOA of a run's consensus map on the area's grid, written as COGs beside it, with the map's accuracy
-    inside and outside the AOA on the spatial protocol's test blocks."""
+    inside and outside the AOA on the spatial protocol's test blocks (also ``tables/aoa_<variant>.csv``)."""
     ds_dir = cfg.layout.patches_dir(variant)
     m = DatasetManifest.read(ds_dir)
     ds = open_cube(m.cube)
@@ -121,7 +123,10 @@ def area_of_applicability(cfg: AreaConfig, variant: str, model: str, protocol: s
                                        max(top, train.threshold), tags)]
     files.append(maps.write_aoa_map(out_dir / "consensus_aoa.tif", inside, has_data, grid, tags))
     train.save(out_dir / AOA_FILE)
-    return Applicability(di, inside & has_data, train, _accuracy(cfg, variant, out_dir, labels, inside, has_data), files)
+    table = _accuracy(cfg, variant, out_dir, labels, inside, has_data)
+    io.write_csv(cfg.layout.tables_dir / f"aoa_{variant}.csv",
+                 table.assign(run=str(RunName(variant, model, protocol)), threshold=round(train.threshold, 4)))
+    return Applicability(di, inside & has_data, train, table, files)
 
 
 def _accuracy(cfg: AreaConfig, variant: str, out_dir: Path, labels: np.ndarray, inside: np.ndarray, has_data: np.ndarray

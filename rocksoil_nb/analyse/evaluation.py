@@ -54,21 +54,39 @@ def thesis_test_dates(cfg: AreaConfig, variant: str, kind: str = "cnn") -> list[
     return sorted(int(i) for i in last.unique())
 
 
-def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
-    """The model whose maps 08 draws: the named one, or (``best``) the model that maps a scene (its registry
-    entry's ``maps``) with the highest test macro-F1."""
-    variant = patches.primary_variant(cfg, variant)
+def _candidates(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str) -> pd.DataFrame:
+    """The finished models of a variant and protocol (no majority row), best test macro-F1 first, ties to the simpler
+    model (lower registry rank)."""
     r = results[(results["area"] == cfg.name) & (results["profile"] == cfg.profile_name) & (results["variant"] == variant)
-                & (results["protocol"] == protocol)]
-    r = r[r["model"] != "majority"]
+                & (results["protocol"] == protocol) & results["model"].isin(registry.names())]
+    r = r.groupby("model", as_index=False)["f1"].mean()
+    r["rank"] = r["model"].map(lambda m: registry.get(m).rank)
+    return r.sort_values(["f1", "rank"], ascending=[False, True]).reset_index(drop=True)
+
+
+def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, protocol: str = "spatial", model: str = "best") -> str:
+    """The model whose maps 08 draws: the named one, or (``best``) the model with the highest test macro-F1 under
+    ``protocol`` among all finished models of the variant, per-pixel ones included (ties to the simpler)."""
+    variant = patches.primary_variant(cfg, variant)
+    r = _candidates(cfg, results, variant, protocol)
     if r.empty:
         raise FileNotFoundError(f"no finished {variant}/{protocol} run for {cfg.name}; train one in 07_train")
     if model != "best":
         if model not in set(r["model"]):
             raise FileNotFoundError(f"no finished {variant}-{model}-{protocol} run for {cfg.name}; train it in 07_train")
         return model
-    deep = r[r["model"].map(lambda m: bool(registry.get(m).maps))]  # models that map a scene
-    return str((deep if len(deep) else r).sort_values("f1", ascending=False)["model"].iloc[0])
+    return str(r["model"].iloc[0])
+
+
+def choice_statement(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str, chosen: str, asked: str = "best") -> str:
+    """One sentence for 08: whose maps are drawn and why (its test macro-F1 against the others')."""
+    r = _candidates(cfg, results, variant, protocol)
+    f1 = dict(zip(r["model"], r["f1"]))
+    others = ", ".join(f"{registry.title(m)} {f1[m]:.3f}" for m in r["model"] if m != chosen)
+    how = (f"the highest test macro-F1 under the {protocol} protocol among the {len(r)} finished models of {variant}"
+           if asked == "best" else f"the model asked for in the parameters (`model = {asked!r}`)")
+    return (f"The maps, calibration and area of applicability below are those of the **{registry.title(chosen)}** "
+            f"({variant}-{chosen}-{protocol}): {how} — {f1[chosen]:.3f}" + (f" (others: {others})." if others else "."))
 
 
 def reconstruct_run(cfg: AreaConfig, variant: str, model: str, protocol: str, which: str | None = None, progress: bool = True):
@@ -81,6 +99,18 @@ def reconstruct_run(cfg: AreaConfig, variant: str, model: str, protocol: str, wh
     test = thesis_test_dates(cfg, variant, spec.kind) if which == "test" else None
     return reconstruct.reconstruct(net, cfg.layout.cube_for(variant), spec, cfg.layout.maps_dir(variant, model, protocol), which=which,
                                    test_dates=test, progress=progress, calibrator=calibration.stored(run_dir))
+
+
+def pixel_statement(cfg: AreaConfig, rec, model: str, row: int, col: int) -> str:
+    """Where one pixel's class comes from: the windows whose probabilities are averaged there (a windows model), or
+    its own series of passes (a per-pixel whole-series model); its consensus class and confidence."""
+    what = (f"consensus class {rec.consensus_codes[row, col]}, confidence {rec.consensus_confidence[row, col]:.2f}")
+    if registry.maps_of(model) == "series":
+        n = int(rec.dates["dates_in_series"].iloc[0])
+        return f"pixel ({row}, {col}) is mapped from its own series of {n} passes alone (no windows); {what}"
+    size, overlap = cfg.hyperparameters.patch_size, cfg.hyperparameters.patch_overlap
+    cover = reconstruct.windows_at(patches.positions(rec.grid.shape, size, overlap), size, row, col)
+    return f"pixel ({row}, {col}) lies in {len(cover)} windows of {size} px (upper-left corners {cover}); {what}"
 
 
 def map_statement(cfg: AreaConfig, rec, variant: str) -> str:
@@ -102,9 +132,10 @@ def map_accuracy(cfg: AreaConfig, rec, variant: str) -> pd.DataFrame:
     labels = load_labels(cfg)
     region = np.load(cfg.layout.patches_dir(variant) / "spatial_split.npy")
     rows = []
+    name = "whole-series map" if "dates_in_series" in rec.dates else "consensus of dates"
     for where, mask in (("spatial test blocks", region == 2), ("whole area", None)):
         s = reconstruct.map_scores(rec.consensus_codes, labels, mask, cfg.classes.include_nodata)
-        rows.append({"map": "consensus of dates", "pixels": where, **s})
+        rows.append({"map": name, "pixels": where, **s})
     per = []
     for _, d in rec.dates.iterrows():
         if isinstance(d.get("classes_file"), str):

@@ -35,20 +35,23 @@ class IncompatibleScenes(ValueError):
     """The scenes cannot be fed to the model (another CRS or pixel size, missing bands, too few dates)."""
 
 
+WEIGHTS = (BEST, CKPT, BASELINE_FILE, SERIES_FILE)  # a run's model files, in the order they are tried
+
+
 def load_run(run_dir: str | Path) -> tuple[object, RunSpec]:
     """(model, input spec) of a trained run folder (``models/<aoi>/<profile>/<variant>-<model>-<protocol>/``).
 
-    Weights are tried in order ``best.keras``, ``checkpoint.keras``, ``pixel_rf.joblib``; a file that cannot be
-    read is named and the next one tried."""
+    Weights are tried in order ``best.keras``, ``checkpoint.keras``, ``pixel_rf.joblib``, ``pixel_series.joblib``; a
+    file that cannot be read is named and the next one tried."""
     run = Path(run_dir)
     spec = RunSpec.read(run)
     problems = []
-    for name in (BEST, CKPT, BASELINE_FILE):
+    for name in WEIGHTS:
         path = run / name
         if not path.exists():
             continue
         try:
-            if name == BASELINE_FILE:
+            if name.endswith(".joblib"):
                 import joblib
 
                 return joblib.load(path), spec
@@ -60,10 +63,7 @@ def load_run(run_dir: str | Path) -> tuple[object, RunSpec]:
             problems.append(f"{path}: cannot be read ({type(e).__name__}: {e})")
     if problems:
         raise FileNotFoundError(f"{run}: no readable model weights: " + "; ".join(problems))
-    if (run / SERIES_FILE).exists():
-        raise IncompatibleScenes(f"{run}: a {spec.model} run (per-pixel whole-series model, {SERIES_FILE}) cannot map new "
-                                 "scenes yet; map them with a deep model's run (cnn, convlstm, tae) or the per-pixel RF")
-    raise FileNotFoundError(f"{run}: no model weights ({BEST}, {CKPT} or {BASELINE_FILE})")
+    raise FileNotFoundError(f"{run}: no model weights ({', '.join(WEIGHTS)})")
 
 
 def scenes_root(scenes: str | Path, work: Path) -> Path:

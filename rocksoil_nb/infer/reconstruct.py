@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
-from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.datasets import date_planes, normalise, pass_dates
-from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.decision import among_choices, decide, probabilities
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags, scene_median, year_ids
@@ -190,7 +190,7 @@ def predict_date(model, reader: CubeReader, frames: list[int], pos: list[tuple[i
         else:
             x = xs[-1][0]
             win = np.stack([x[r : r + size, c : c + size] for r, c in part])
-        acc.add(probabilities(model, win, batch), part, mode)
+        acc.add(among_choices(probabilities(model, win, batch), include_nodata), part, mode)
     probs, count = acc.result()
     t = frames[-1]
     valid = np.any([v for _, v in xs], axis=0) if year_length else xs[-1][1]
@@ -222,19 +222,24 @@ def date_stamp(time_utc, index: int) -> str:
     return f"date{index:03d}" if pd.isna(time_utc) else pd.Timestamp(time_utc).strftime("%Y%m%dT%H%M%S")
 
 
-def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dates: list | None = None) -> list[list[int]]:
-    """Frame lists of the dates to map: every date of the model's variant (``all``), or only the thesis
-    protocol's test dates (``test``); sequence models need T earlier dates, so the first T-1 are skipped."""
-    all_vt = patches.variant_times(reader.flags, spec.variant)
+def variant_dates(flags: pd.DataFrame, variant: str, which: str = "all", test_dates: list | None = None) -> np.ndarray:
+    """Cube time indices to map: every date of the variant (``all``) or only the thesis protocol's test dates (``test``)."""
+    all_vt = patches.variant_times(flags, variant)
     if which == "all":
-        vt = all_vt
-    elif which == "test":
+        return all_vt
+    if which == "test":
         if not test_dates:
             raise ValueError("which='test' needs the thesis protocol's test dates (cube time indices)")
         wanted = {int(t) for t in test_dates}
-        vt = np.array([t for t in all_vt if int(t) in wanted], dtype=int)
-    else:
-        raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
+        return np.array([t for t in all_vt if int(t) in wanted], dtype=int)
+    raise ValueError(f"dates to map must be 'all' or 'test', not {which!r}")
+
+
+def dates_to_map(reader: CubeReader, spec: RunSpec, which: str = "all", test_dates: list | None = None) -> list[list[int]]:
+    """Frame lists of the dates to map (:func:`variant_dates`); sequence models need T earlier dates, so the first T-1
+    are skipped; a year model gets one map per year."""
+    all_vt = patches.variant_times(reader.flags, spec.variant)
+    vt = variant_dates(reader.flags, spec.variant, which, test_dates)
     out = []
     if spec.is_year:  # one map per year (or block of dates where dates are unknown; its last frame names it)
         seen = set()
@@ -256,15 +261,29 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
                 calibrator=None, uncertainty_per_date: bool = False) -> Reconstruction:
     """Map every chosen date and the consensus; write COGs (+ .qml) to ``out_dir``; return a summary.
 
-    Beside the consensus classes and confidence: its class probabilities (one band per class the model gives any
-    probability), entropy and margin (:func:`rocksoil_nb.infer.maps.write_uncertainty_maps`); per date too with
-    ``uncertainty_per_date``. A fitted ``calibrator`` (:mod:`rocksoil_nb.learn.calibration`, stored with the run) is
-    applied to every date's probabilities before the class, confidence and consensus are taken.
-
-    Memory: two (y, x, 14) float32 accumulators and one batch of windows, whatever the number of dates.
+    How depends on the model's registry entry (``maps``): ``windows`` models map each date from overlapping windows
+    (:func:`reconstruct_windows`); a ``series`` model maps each pixel once from its whole series of the chosen dates
+    (:func:`reconstruct_series`: its one map is the consensus). Beside the consensus classes and confidence: its class
+    probabilities (one band per class the model gives any probability), entropy and margin
+    (:func:`rocksoil_nb.infer.maps.write_uncertainty_maps`). A fitted ``calibrator`` (:mod:`rocksoil_nb.learn.calibration`,
+    stored with the run) is applied to the probabilities before the class, confidence and consensus are taken.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    tags = {"model": spec.model, "variant": spec.variant, "protocol": spec.protocol, "area": spec.area, **(tags or {})}
+    if registry.maps_of(spec.model) == "series":
+        return reconstruct_series(model, cube_path, spec, out, which, test_dates, progress, tags, calibrator)
+    return reconstruct_windows(model, cube_path, spec, out, which, test_dates, batch, write_dates, progress, tags, calibrator,
+                               uncertainty_per_date)
+
+
+def reconstruct_windows(model, cube_path: str | Path, spec: RunSpec, out: Path, which: str, test_dates: list | None, batch: int,
+                        write_dates: bool, progress: bool, tags: dict, calibrator, uncertainty_per_date: bool) -> Reconstruction:
+    """Every chosen date from overlapping windows (per-date maps, uncertainty per date too with ``uncertainty_per_date``),
+    and the consensus: the mean probability over the dates where each pixel was valid.
+
+    Memory: two (y, x, 14) float32 accumulators and one batch of windows, whatever the number of dates.
+    """
     reader = CubeReader(cube_path, spec)
     size = int(spec.patch_size)
     pos = patches.positions(reader.grid.shape, size, float(spec.overlap))
@@ -274,8 +293,6 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
                          + (f" (a sequence model needs {spec.frames} dates of the variant)" if spec.is_sequence else ""))
     cons = StitchAccumulator(reader.grid.shape)
     rows, files = [], []
-    tags = {"model": spec.model, "variant": spec.variant, "protocol": spec.protocol, "area": spec.area,
-            **(tags or {})}
     for fr in tqdm(todo, desc="maps", unit="date", disable=not progress):
         dm = predict_date(model, reader, fr, pos, size, spec.is_sequence, batch, include_nodata=bool(spec.include_nodata),
                           year_length=spec.frames if spec.is_year else 0)
@@ -299,19 +316,44 @@ def reconstruct(model, cube_path: str | Path, spec: RunSpec, out_dir: str | Path
         rows.append(rec)
         del dm, codes, conf  # free this date's accumulator before the next date allocates its own
     probs, n = cons.result()
-    mapped = n > 0
+    return _consensus(out, probs, n > 0, reader.grid, spec, pd.DataFrame(rows), files,
+                      {**tags, "consensus_of_dates": len(todo)}, calibrator)
 
+
+def reconstruct_series(model, cube_path: str | Path, spec: RunSpec, out: Path, which: str, test_dates: list | None, progress: bool,
+                       tags: dict, calibrator) -> Reconstruction:
+    """One map from each pixel's whole series over the chosen dates (a per-pixel whole-series model, e.g.
+    ``pixel_series``): written as the consensus (there is no map per date, and no window). ``dates.csv`` has one row:
+    the last date, the number of dates, valid share and mean confidence (seam scores NaN: no windows)."""
+    ds = open_cube(cube_path)
+    times = variant_dates(pass_flags(ds), spec.variant, which, test_dates)
+    if not len(times):
+        raise ValueError(f"{cube_path}: no date to map for variant {spec.variant!r}")
+    probs, mapped = model.scene_probabilities(cube_path, times, spec.bands, progress=progress)
+    if calibrator is not None:
+        probs = np.where(mapped[..., None], calibrator.apply(probs), probs)
+    conf = decide(probs, bool(spec.include_nodata))[1]
+    last = int(np.max(times))
+    row = {"time_utc": pd.DatetimeIndex(ds["time"].values)[last], "time_index": last, "dates_in_series": len(times),
+           "valid_share": float(mapped.mean()), "mean_confidence": float(conf[mapped].mean()) if mapped.any() else np.nan,
+           "border_disagreement": np.nan, "other_disagreement": np.nan, "ratio": np.nan}
+    return _consensus(out, probs, mapped, grid_of(ds), spec, pd.DataFrame([row]), [],
+                      {**tags, "series_of_dates": len(times)}, calibrator)
+
+
+def _consensus(out: Path, probs: np.ndarray, mapped: np.ndarray, grid, spec: RunSpec, dates: pd.DataFrame, files: list[Path],
+               tags: dict, calibrator) -> Reconstruction:
+    """Write the consensus (classes, confidence, probabilities, entropy, margin) of (calibrated) ``probs`` and
+    ``dates.csv``; the :class:`Reconstruction`."""
     k, conf = decide(probs, bool(spec.include_nodata))
-    c_codes = np.where(mapped, k, maps.NOT_MAPPED).astype(np.uint8)
-    c_conf = np.where(mapped, conf, np.nan).astype(np.float32)
-    c_tags = {**tags, "consensus_of_dates": len(todo)}
-    files += [maps.write_class_map(out / "consensus_classes.tif", c_codes, reader.grid, c_tags),
-              maps.write_confidence_map(out / "consensus_confidence.tif", c_conf, reader.grid, c_tags)]
-    files += list(maps.write_uncertainty_maps(out / "consensus", np.where(mapped[..., None], probs, np.nan), reader.grid,
-                                              _present(probs, spec), {**c_tags, "calibrated": str(calibrator is not None)}).values())
-    dates = pd.DataFrame(rows)
+    codes = np.where(mapped, k, maps.NOT_MAPPED).astype(np.uint8)
+    conf = np.where(mapped, conf, np.nan).astype(np.float32)
+    files = files + [maps.write_class_map(out / "consensus_classes.tif", codes, grid, tags),
+                     maps.write_confidence_map(out / "consensus_confidence.tif", conf, grid, tags)]
+    files += list(maps.write_uncertainty_maps(out / "consensus", np.where(mapped[..., None], probs, np.nan), grid,
+                                              _present(probs, spec), {**tags, "calibrated": str(calibrator is not None)}).values())
     io.write_csv(out / "dates.csv", dates)
-    return Reconstruction(out, dates, c_codes, c_conf, reader.grid, files)
+    return Reconstruction(out, dates, codes, conf, grid, files)
 
 
 def map_scores(codes: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, include_nodata: bool = False) -> dict:

@@ -5,12 +5,16 @@
   with the equal-mass binning of Nixon et al. 2019); :func:`reliability` gives the bins for a reliability diagram.
 * :class:`Temperature`: temperature scaling (Guo et al. 2017), one number T fitted by minimising the negative
   log-likelihood of softmax(log p / T) on held-out labelled pixels; it changes confidence, never the chosen class.
-  For the deep models.
 * :class:`Isotonic`: one-vs-rest isotonic regression of each class's probability against "is this class" (scikit-learn's
   ``IsotonicRegression``), renormalised to sum to 1, as scikit-learn's ``CalibratedClassifierCV(method="isotonic")``
-  does for several classes. For the per-pixel models.
+  does for several classes.
 
-Both are fitted on the spatial protocol's validation blocks, never on test, and stored with the run.
+A run's calibrator is fitted on the spatial protocol's validation blocks, never on test, and stored with the run. It is
+temperature scaling or none (:data:`METHODS`), whichever has the lower ECE on validation blocks held out from the fit
+(:func:`cross_validated`, ties to none: :func:`choose`). Isotonic regression is not among them: it learns the class
+make-up of the blocks it is fitted on (a class absent there gets probability 0 everywhere, changing the map's classes),
+and on the simulated areas' test blocks it made the ECE worse for most models — ``bench/calibration.py`` measures all
+three on a report's runs.
 
 Guo, C., Pleiss, G., Sun, Y. & Weinberger, K. Q. (2017). On calibration of modern neural networks. *ICML 2017*.
 Nixon, J., Dusenberry, M., Zhang, L., Jerfel, G. & Tran, D. (2019). Measuring calibration in deep learning. *CVPR
@@ -54,10 +58,12 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
 
 
 def _softmax_log(p: np.ndarray, t: float) -> np.ndarray:
+    """softmax(log p / T); a class of probability 0 (one the map cannot choose, or never predicted) stays at 0."""
     z = np.log(np.clip(p, EPS, 1.0)) / t
     z -= z.max(-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(-1, keepdims=True)
+    e = np.where(p > 0, np.exp(z), 0.0)
+    s = e.sum(-1, keepdims=True)
+    return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
 
 
 @dataclass
@@ -117,7 +123,51 @@ class Isotonic:
         return q.reshape(shape).astype(np.float32)
 
 
-def save(calibrator: Temperature | Isotonic, path: str | Path) -> Path:
+@dataclass
+class Identity:
+    """No calibration: the probabilities as the model gives them (chosen where held-out blocks show nothing better)."""
+
+    def fit(self, probs: np.ndarray, labels: np.ndarray) -> Identity:
+        return self
+
+    def apply(self, probs: np.ndarray) -> np.ndarray:
+        return np.asarray(probs, np.float32)
+
+
+#: the calibrators a run may get, simplest first (a tie in held-out ECE goes to the simpler)
+METHODS = {"none": Identity, "temperature": Temperature}
+TIE = 0.002  # held-out ECE differences smaller than this are a tie
+
+
+def cross_validated(probs: np.ndarray, labels: np.ndarray, groups: np.ndarray, folds: int = 5,
+                    methods: dict | None = None) -> dict[str, float]:
+    """ECE of each of ``methods`` (default :data:`METHODS`) on held-out groups: fitted on the other groups
+    (scikit-learn's ``GroupKFold`` over the spatial blocks of the validation pixels, at most ``folds`` folds), applied to
+    the group left out, the out-of-fold probabilities pooled. {} with fewer than two groups."""
+    from sklearn.model_selection import GroupKFold
+
+    p, y, g = np.asarray(probs, np.float64), np.asarray(labels).astype(int), np.asarray(groups)
+    n = len(np.unique(g))
+    if n < 2:
+        return {}
+    methods = methods or METHODS
+    oof = {name: np.zeros_like(p) for name in methods}
+    for train, held in GroupKFold(n_splits=min(folds, n)).split(p, y, g):
+        for name, method in methods.items():
+            oof[name][held] = method().fit(p[train], y[train]).apply(p[held])
+    return {name: ece(q, y) for name, q in oof.items()}
+
+
+def choose(scores: dict[str, float], default: str) -> str:
+    """The method of lowest held-out ECE (:func:`cross_validated`), ties within :data:`TIE` to the simpler; ``default``
+    where there are no scores."""
+    if not scores:
+        return default
+    best = min(scores.values())
+    return next(name for name in METHODS if scores[name] <= best + TIE)
+
+
+def save(calibrator: Temperature | Isotonic | Identity, path: str | Path) -> Path:
     """Store a fitted calibrator beside its run (joblib)."""
     import joblib
 

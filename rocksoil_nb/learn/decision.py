@@ -17,6 +17,18 @@ def probabilities(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, *x.shape[-3:-1], N_CLASSES), np.float32)
 
 
+def among_choices(p: np.ndarray, include_nodata: bool = False) -> np.ndarray:
+    """Probabilities (..., 14) over the classes a map can choose: without ``include_nodata`` class 0 (no data, which
+    takes no part in training) gets 0 and the others are rescaled to sum to 1, so a map's probability bands, its
+    confidence and its calibration all speak of the classes it can show. Unchanged with ``include_nodata``."""
+    if include_nodata:
+        return p
+    q = np.array(p, dtype=np.float32)
+    q[..., 0] = 0.0
+    s = q.sum(-1, keepdims=True)
+    return np.divide(q, s, out=q, where=s > 0)
+
+
 def decide(p: np.ndarray, include_nodata: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(class, confidence) per pixel from probabilities (..., 14): the most probable class and its
     probability; class 0 (no data) is never chosen unless ``include_nodata`` (it takes no part in training)."""

@@ -39,14 +39,16 @@ class ModelEntry:
     cost: str = "rocksoil_nb.learn.experiments:cost_deep"  # estimated seconds of one planned run from its warm-up
     rescore: str = "rocksoil_nb.learn.train:rescore_saved"  # scores a finished run's test split again from its files
     whole_series: bool = False  # predicts the whole test period at once: held-out units are blocks under every protocol
-    maps: Literal["windows", ""] = "windows"  # full-scene maps: "windows" (overlapping patches, reconstructed) or "" (none)
+    maps: Literal["windows", "series"] = "windows"  # full-scene maps: "windows" (overlapping patches, reconstructed) or
+    # "series" (each pixel from its own whole series of passes, one map of the period: no dates, no windows)
+    probabilities: str = "rocksoil_nb.analyse.confidence:window_probabilities"  # (cfg, run_dir, split) -> (p, y, block)
     settings: str = ""  # "module:name" of a dict of the model's own settings, part of every run's key (retrain on change)
     settings_key: str = ""  # the run key's entry holding them
     estimator: str = ""  # per-pixel models fitted on patch arrays: "module:class" with fit(x, y, w) (``api.fit_arrays``)
 
     def load(self, what: str) -> Callable:
         """The function (or ``settings`` dict) named by field ``what`` (``build``, ``fit``, ``warmup``, ``cost``,
-        ``rescore``, ``settings``, ``estimator``), imported now."""
+        ``rescore``, ``settings``, ``estimator``, ``probabilities``), imported now."""
         target = getattr(self, what)
         if not target:
             raise ValueError(f"model {self.name!r} has no {what} function")
@@ -61,7 +63,8 @@ _ENTRIES = (
     ModelEntry("pixel_series", "per-pixel series", "cnn", deep=False, rate="cnn", rank=2,
                fit="rocksoil_nb.learn.series_baseline:fit", warmup="rocksoil_nb.learn.series_baseline:warmup",
                cost="rocksoil_nb.learn.series_baseline:cost", rescore="rocksoil_nb.learn.series_baseline:rescore",
-               whole_series=True, maps="", settings="rocksoil_nb.learn.series_baseline:SETTINGS", settings_key="series"),
+               whole_series=True, maps="series", probabilities="rocksoil_nb.learn.series_baseline:split_probabilities",
+               settings="rocksoil_nb.learn.series_baseline:SETTINGS", settings_key="series"),
     ModelEntry("cnn", "CNN", "cnn", deep=True, rate="cnn", rank=3, build="rocksoil_nb.learn.models:build_cnn"),
     ModelEntry("convlstm", "ConvLSTM", "seq", deep=True, rate="convlstm", rank=4, build="rocksoil_nb.learn.models:build_convlstm"),
     ModelEntry("tae", "U-TAE", "year", deep=True, rate="convlstm", rank=5, build="rocksoil_nb.learn.models:build_tae",
@@ -91,6 +94,11 @@ def title(name: str) -> str:
 def is_deep(name: str) -> bool:
     """Whether ``name`` is a deep model (trained by epochs, with a history)."""
     return get(name).deep
+
+
+def maps_of(name: str) -> str:
+    """How model ``name`` maps a scene (its entry's ``maps``); a Keras model outside the registry maps through windows."""
+    return MODELS[name].maps if name in MODELS else "windows"
 
 
 def kind_of(name: str) -> Kind:

@@ -18,10 +18,10 @@ import pandas as pd
 
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io
-from rocksoil_nb.core.classes import NODATA
+from rocksoil_nb.core.classes import N_CLASSES, NODATA
 from rocksoil_nb.learn import metrics
 from rocksoil_nb.learn.baseline import all_classes
-from rocksoil_nb.learn.runs import Fit, RunResult, save_units
+from rocksoil_nb.learn.runs import Fit, RunResult, RunSpec, save_units
 from rocksoil_nb.learn.series_features import pixel_features
 from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -68,14 +68,36 @@ class PixelSeries:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(-1)
 
+    def scene_probabilities(self, cube_path: str | Path, times: np.ndarray, bands: list[str], progress: bool = True
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """A whole scene's class probabilities and mapped mask (see :func:`scene_probabilities`)."""
+        return scene_probabilities(self, cube_path, times, bands, progress)
 
-def cube_features(cube_path: str | Path, times: np.ndarray, bands: list[str]) -> tuple[np.ndarray, list[str]]:
-    """(H, W, F) features of every pixel over the cube's passes ``times`` (indices), SAR features when ``bands`` has VV."""
+    def window_probabilities(self, cube_path: str | Path, times: np.ndarray, bands: list[str], corners: list[tuple[int, int]],
+                             size: int) -> np.ndarray:
+        """(n, size, size, 14) class probabilities of the pixels of windows with upper-left ``corners``, each pixel from
+        its series over the passes ``times`` (only those rows are read; anomalies against the whole-scene medians);
+        0 where a pixel is valid on no pass."""
+        med = scene_medians(cube_path, times)
+        out = np.zeros((len(corners), size, size, N_CLASSES), np.float32)
+        for i, (r, c) in enumerate(corners):
+            f = cube_features(cube_path, times, bands, slice(r, r + size), med)[0][:, c : c + size]
+            ok = f[..., -1] > 0  # valid on some pass
+            if ok.any():
+                out[i][ok] = self.predict_proba(f[ok])
+        return out
+
+
+def cube_features(cube_path: str | Path, times: np.ndarray, bands: list[str], rows: slice | None = None,
+                  medians: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """(H, W, F) features of every pixel over the cube's passes ``times`` (indices), SAR features when ``bands`` has VV;
+    only the rows ``rows`` of the scene when given, with the passes' scene ``medians`` (K, :func:`scene_medians`)."""
     ds = cube.open_cube(cube_path)
     times = np.sort(np.asarray(times, int))
     names = cube.band_names(ds)
-    data = ds["data"].isel(time=times).values
-    valid = ds["valid"].isel(time=times).values.astype(bool)
+    sel = {"time": times} if rows is None else {"time": times, "y": rows}
+    data = ds["data"].isel(**sel).values
+    valid = ds["valid"].isel(**sel).values.astype(bool)
     temp = data[:, names.index(cube.temperature_band(ds))]
     emis = data[:, names.index("EmisWB")]
     known = cube.flags_known(ds)
@@ -86,7 +108,44 @@ def cube_features(cube_path: str | Path, times: np.ndarray, bands: list[str]) ->
         doy = (t.dayofyear + t.hour / 24.0).to_numpy(float)
     sar = "VV" in bands
     vv, vh = (data[:, names.index("VV")], data[:, names.index("VH")]) if sar else (None, None)
-    return pixel_features(temp, emis, valid, is_day, doy, vv, vh)
+    return pixel_features(temp, emis, valid, is_day, doy, vv, vh, medians=medians)
+
+
+def scene_medians(cube_path: str | Path, times: np.ndarray) -> np.ndarray:
+    """(T,) each pass's scene median of the temperature band over its valid pixels (K), read one pass at a time."""
+    ds = cube.open_cube(cube_path)
+    band = cube.band_names(ds).index(cube.temperature_band(ds))
+    return np.array([cube.scene_median(ds["data"][int(t), band].values.astype(np.float64), ds["valid"][int(t)].values)
+                     for t in np.sort(np.asarray(times, int))])
+
+
+STRIP_BYTES = 256 * 2**20  # input read at once when a scene is mapped (one strip of rows, every pass, every band)
+
+
+def scene_probabilities(model: PixelSeries, cube_path: str | Path, times: np.ndarray, bands: list[str], progress: bool = True
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(class probabilities (H, W, 14) float32, mapped (H, W)) of every pixel of the cube from its whole series over the
+    passes ``times``: features computed in strips of rows (memory: :data:`STRIP_BYTES` of input and the strip's
+    features, whatever the scene's size), each pass's anomaly taken against its whole-scene median. A pixel valid on
+    no pass is not mapped (probabilities 0)."""
+    from tqdm.auto import tqdm
+
+    ds = cube.open_cube(cube_path)
+    times = np.sort(np.asarray(times, int))
+    n_t, n_b, h, w = len(times), ds.sizes["band"], ds.sizes["y"], ds.sizes["x"]
+    step = int(np.clip(STRIP_BYTES // max(n_t * n_b * w * 4, 1), 8, h))
+    med = scene_medians(cube_path, times)
+    probs = np.zeros((h, w, N_CLASSES), np.float32)
+    mapped = np.zeros((h, w), bool)
+    for r0 in tqdm(range(0, h, step), desc="series map", unit="strip", disable=not progress):
+        rows = slice(r0, min(r0 + step, h))
+        f, _ = cube_features(cube_path, times, bands, rows, med)
+        ok = f[..., -1] > 0  # the last feature: the share of passes on which the pixel is valid
+        if ok.any():
+            part = np.zeros((*ok.shape, N_CLASSES), np.float32)
+            part[ok] = model.predict_proba(f[ok])
+            probs[rows], mapped[rows] = part, ok
+    return probs, mapped
 
 
 def _pixels(windows: pd.DataFrame, size: int, labels: np.ndarray, include_nodata: bool) -> np.ndarray:
@@ -99,11 +158,11 @@ def _pixels(windows: pd.DataFrame, size: int, labels: np.ndarray, include_nodata
 
 def split_pixels(dataset_dir: Path, protocol: str, labels: np.ndarray, include_nodata: bool = False
                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per split (train, test): (cube time indices of its samples, mask of its labelled pixels)."""
+    """Per split (train, val, test): (cube time indices of its samples, mask of its labelled pixels)."""
     m = DatasetManifest.read(dataset_dir)
     df = pd.read_csv(Path(dataset_dir) / "samples_cnn.csv")
     out = {}
-    for s in ("train", "test"):
+    for s in ("train", "val", "test"):
         part = df[df[f"split_{protocol}"] == s]
         out[s] = (np.unique(part["t"].to_numpy(int)), _pixels(part, m.patch_size, labels, include_nodata))
     return out
@@ -136,6 +195,26 @@ def rescore(cfg: AreaConfig, run_dir: Path, result: RunResult, folder: Path) -> 
     model = joblib.load(Path(run_dir) / MODEL_FILE)
     return _score(model, cube_features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
                   cfg.classes.include_nodata, folder, result.protocol)
+
+
+def split_probabilities(cfg: AreaConfig, run_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probabilities (n, 14), true classes (n,), spatial block (n,)) of a finished run's model on the labelled pixels of
+    one split of its protocol, each pixel's features over that split's passes (as in training and scoring)."""
+    import joblib
+
+    from rocksoil_nb.prepare.steps import load_labels
+
+    spec = RunSpec.read(run_dir)
+    ds_dir = cfg.layout.patches_dir(spec.variant)
+    m = DatasetManifest.read(ds_dir)
+    labels = load_labels(cfg)
+    times, px = split_pixels(ds_dir, spec.protocol, labels, cfg.classes.include_nodata)[split]
+    if not px.any() or not len(times):
+        raise ValueError(f"{run_dir}: no labelled pixel in the {split} split of the {spec.protocol} protocol")
+    model = joblib.load(Path(run_dir) / MODEL_FILE)
+    rr, cc = np.nonzero(px)
+    blocks = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
+    return model.predict_proba(cube_features(m.cube, times, m.bands)[0][px]), labels[px].astype(int), blocks
 
 
 def fit(run: Fit) -> RunResult:

@@ -38,10 +38,12 @@ THERMAL_FEATURES = ("anomaly_mean", "anomaly_sd", "day_mean", "night_mean", "day
 SAR_FEATURES = ("vv_mean", "vh_mean", "vv_sd", "vh_sd")
 
 
-def anomaly(temp: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(T, H, W) temperature minus each pass's median over its valid pixels (K); NaN where invalid."""
+def anomaly(temp: np.ndarray, valid: np.ndarray, medians: np.ndarray | None = None) -> np.ndarray:
+    """(T, H, W) temperature minus each pass's median over its valid pixels (K); NaN where invalid. ``medians`` (T,):
+    the passes' scene medians when ``temp`` is only part of the scene (a strip of rows being mapped)."""
     t = np.where(valid, temp, np.nan).astype(np.float64)
-    med = np.array([scene_median(x, v) for x, v in zip(t, valid)], dtype=np.float64)
+    med = (np.asarray(medians, np.float64) if medians is not None
+           else np.array([scene_median(x, v) for x, v in zip(t, valid)], dtype=np.float64))
     return t - med.reshape(-1, *([1] * (t.ndim - 1)))
 
 
@@ -81,13 +83,15 @@ def harmonic(a: np.ndarray, doy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 
 def pixel_features(temp: np.ndarray, emis: np.ndarray, valid: np.ndarray, is_day: np.ndarray | None, doy: np.ndarray | None,
-                   vv: np.ndarray | None = None, vh: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+                   vv: np.ndarray | None = None, vh: np.ndarray | None = None, medians: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[str]]:
     """(H, W, F) float32 features of every pixel over the given passes, and their names (see the module table).
 
     ``temp``, ``emis``, ``valid`` (T, H, W); ``is_day`` (T,) bool or None when unknown; ``doy`` (T,) day of year or
-    None when the dates are unknown; ``vv``/``vh`` (T, H, W) dB or None (no SAR)."""
+    None when the dates are unknown; ``vv``/``vh`` (T, H, W) dB or None (no SAR); ``medians`` (T,) the passes' scene
+    medians of ``temp`` (K) where the arrays are a part of the scene (see :func:`anomaly`)."""
     valid = np.asarray(valid, bool)
-    a = anomaly(temp, valid)
+    a = anomaly(temp, valid, medians)
     n = valid.sum(0)
     f: dict[str, np.ndarray] = {"anomaly_mean": _nanmean(a, n), "anomaly_sd": _nansd(a, n)}
     if is_day is not None:

@@ -13,7 +13,8 @@ from rocksoil_nb.infer.maps import read_map
 from rocksoil_nb.infer.predict import load_run
 from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.datasets import PatchData
-from rocksoil_nb.learn.decision import decide, probabilities
+from rocksoil_nb.learn.decision import among_choices, decide, probabilities
+from rocksoil_nb.learn.series_baseline import split_pixels
 from rocksoil_nb.prepare.steps import load_labels
 from rocksoil_nb.viz import plots
 
@@ -66,7 +67,12 @@ def patch_examples(cfg: AreaConfig, variant: str, model: str, protocol: str = "s
     pick = np.sort(np.random.default_rng(seed).choice(len(d.samples), min(n, len(d.samples)), replace=False))
     d.order = pick
     x, y, w = d[0]
-    prob = probabilities(net, x)
+    if registry.maps_of(model) == "series":  # each pixel from its own series over the test split's passes
+        times = split_pixels(cfg.layout.patches_dir(variant), protocol, load_labels(cfg))["test"][0]
+        corners = [(int(r), int(c)) for r, c in zip(d.samples["row"].iloc[pick], d.samples["col"].iloc[pick])]
+        prob = net.window_probabilities(d.manifest.cube, times, spec.bands, corners, d.p)
+    else:
+        prob = among_choices(probabilities(net, x), cfg.classes.include_nodata)
     pred, conf = decide(prob, cfg.classes.include_nodata)
     frame = (x[:, 0] if spec.is_year else x[:, -1]) if x.ndim == 5 else x  # a year's first frame is always a date, never padding
     lst = frame[..., 0] * d.std[0, 0, 0] + d.mean[0, 0, 0]
@@ -97,7 +103,9 @@ def map_figure(cfg: AreaConfig, rec, variant: str, title: str = ""):
     fig, axes = plt.subplots(1, 3, figsize=(19, 5.6))
     px = cfg.area.pixel_size_m
     plots.class_map(labels, axes[0], "geology map (labels)", px, legend=False)
-    plots.class_map(rec.consensus_codes, axes[1], f"predicted: consensus of {len(rec.dates)} dates", px, legend=False)
+    what = (f"each pixel's series of {int(rec.dates['dates_in_series'].iloc[0])} dates" if "dates_in_series" in rec.dates
+            else f"consensus of {len(rec.dates)} dates")
+    plots.class_map(rec.consensus_codes, axes[1], f"predicted: {what}", px, legend=False)
     plots.raster_map(rec.consensus_confidence, axes[2], "confidence (mean probability of the chosen class)", "probability 0-1",
                      cmap="viridis", vmin=0, vmax=1, pixel_m=px)
     for ax in axes[:2]:

@@ -11,6 +11,8 @@ tests call without a browser.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -18,13 +20,15 @@ from rocksoil_nb import config
 from rocksoil_nb.analyse import signatures
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import classes
-from rocksoil_nb.infer import reconstruct
-from rocksoil_nb.infer.predict import load_run
-from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, INPUTS
+from rocksoil_nb.infer import maps, reconstruct
+from rocksoil_nb.infer.maps import read_map
+from rocksoil_nb.infer.predict import WEIGHTS, load_run
+from rocksoil_nb.learn import calibration, registry
+from rocksoil_nb.learn.runs import INPUTS
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import flags_known, open_cube, temperature_band
 from rocksoil_nb.prepare.steps import load_labels
-from rocksoil_nb.viz import in_batch, plots
+from rocksoil_nb.viz import in_batch, plots, webmap
 from rocksoil_nb.viz.signatures import plot_signatures
 
 
@@ -40,7 +44,7 @@ def _runs(cfg: AreaConfig) -> list[str]:
     d = cfg.layout.models_dir
     if not d.exists():
         return []
-    return sorted(p.parent.name for p in d.glob(f"*-*-*/{INPUTS}") if any((p.parent / f).exists() for f in (BEST, CKPT, BASELINE_FILE)))
+    return sorted(p.parent.name for p in d.glob(f"*-*-*/{INPUTS}") if any((p.parent / f).exists() for f in WEIGHTS))
 
 
 class Explorer:
@@ -98,33 +102,56 @@ class Explorer:
         return f"{self.times[t]:%Y-%m-%d %H:%M} UTC ({dn})"
 
     def _run(self, run: str):
-        """(model, spec, cube reader, window positions, variant dates) of a run of the current area, loaded once."""
+        """(model, spec, cube reader, window positions, variant dates, calibrator) of a run of the current area, loaded once."""
         key = (self.cfg.name, run)  # runs of different areas may share a name
         if key not in self._models:
             net, spec = load_run(self.cfg.layout.models_dir / run)
             reader = reconstruct.CubeReader(self.cfg.layout.cube_for(spec.variant), spec)
             pos = patches.positions(reader.grid.shape, int(spec.patch_size), float(spec.overlap))
-            self._models[key] = (net, spec, reader, pos, patches.variant_times(reader.flags, spec.variant))
+            self._models[key] = (net, spec, reader, pos, patches.variant_times(reader.flags, spec.variant),
+                                 calibration.stored(self.cfg.layout.models_dir / run))
         return self._models[key]
 
     def prediction(self):
-        """The reconstruction (class probabilities) of the chosen run at the chosen date, or a reason why not."""
+        """The (calibrated, where 08 stored a calibrator) class probabilities of the chosen run at the chosen date — for a
+        whole-series model, of the whole series whatever the date — or a reason why not."""
         if self.run is None or self.ds is None:
             return None, "no trained model" if self.run is None else "no scenes"
-        key = (self.cfg.name, self.run, self.t)
+        net, spec, reader, pos, vt, cal = self._run(self.run)
+        series = registry.maps_of(spec.model) == "series"
+        key = (self.cfg.name, self.run, "series" if series else self.t)
         if key not in self._maps:
-            net, spec, reader, pos, vt = self._run(self.run)
-            if self.t not in set(int(v) for v in vt):
-                return None, f"this date is not in the {spec.variant} variant the model was trained on"
-            frames = (reconstruct.year_frames(reader, vt, self.t, spec.frames) if spec.is_year
-                      else reconstruct.sequence_frames(vt, self.t, spec.frames) if spec.is_sequence else [self.t])
-            if frames is None:
-                return None, (f"{patches.MIN_YEAR_FRAMES} passes of this year are needed for a year model" if spec.is_year
-                              else f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model")
-            self._maps[key] = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.is_sequence,
-                                                       include_nodata=bool(spec.include_nodata),
-                                                       year_length=spec.frames if spec.is_year else 0)
+            if series:
+                probs, valid = net.scene_probabilities(self.cfg.layout.cube_for(spec.variant), vt, spec.bands, progress=False)
+                last = int(np.max(vt))
+                dm = reconstruct.DateMap(last, reader.times[last], probs, valid, valid.astype(np.int32), bool(spec.include_nodata))
+            else:
+                if self.t not in set(int(v) for v in vt):
+                    return None, f"this date is not in the {spec.variant} variant the model was trained on"
+                frames = (reconstruct.year_frames(reader, vt, self.t, spec.frames) if spec.is_year
+                          else reconstruct.sequence_frames(vt, self.t, spec.frames) if spec.is_sequence else [self.t])
+                if frames is None:
+                    return None, (f"{patches.MIN_YEAR_FRAMES} passes of this year are needed for a year model" if spec.is_year
+                                  else f"{spec.sequence_length} earlier dates of the variant are needed for a sequence model")
+                dm = reconstruct.predict_date(net, reader, frames, pos, int(spec.patch_size), spec.is_sequence,
+                                              include_nodata=bool(spec.include_nodata),
+                                              year_length=spec.frames if spec.is_year else 0)
+            if cal is not None:
+                dm = dataclasses.replace(dm, probs=np.where(dm.valid[..., None], cal.apply(dm.probs), dm.probs))
+            self._maps[key] = dm
         return self._maps[key], ""
+
+    def maps_dir(self):
+        """Where 08 writes the chosen run's maps (whether or not it has), or None without a run."""
+        if self.run is None:
+            return None
+        spec = self._run(self.run)[1]
+        return self.cfg.layout.maps_dir(spec.variant, spec.model, spec.protocol)
+
+    def aoa(self) -> np.ndarray | None:
+        """The chosen run's area of applicability (1 inside, 0 outside, 255 not mapped) from 08's files, or None."""
+        d = self.maps_dir()
+        return read_map(d / "consensus_aoa.tif")[0] if d is not None and (d / "consensus_aoa.tif").exists() else None
 
     def status(self) -> str:
         """What is shown and what is missing (HTML)."""
@@ -139,10 +166,14 @@ class Explorer:
 
     # ------------------------------------------------------------------ figures
     def maps_figure(self):
-        """LST of the date (K), geology labels, predicted classes and confidence, the chosen pixel marked."""
+        """Top: LST of the date (K), geology labels, predicted classes and confidence. Bottom: the probability the model
+        gives the geology map's class, the entropy of its probabilities (bits), the margin between its two best classes
+        and the run's area of applicability (from 08). The chosen pixel is marked."""
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
 
-        fig, axes = plt.subplots(1, 4, figsize=(20, 4.8))
+        fig, grid = plt.subplots(2, 4, figsize=(20, 9.4))
+        axes = grid.ravel()
         px = self.cfg.area.pixel_size_m
         if self.ds is not None:
             plots.raster_map(self.lst[self.t].values, axes[0], f"LST {self.date_label(self.t)}", "K", pixel_m=px)
@@ -152,12 +183,39 @@ class Explorer:
             plots.class_map(self.labels, axes[1], "geology map (labels)", px, legend=False)
         dm, why = self.prediction()
         if dm is not None:
+            valid = dm.valid[..., None]
+            probs = np.where(valid, dm.probs, np.nan)
             plots.class_map(dm.codes, axes[2], f"predicted: {self.run}", px, legend=False)
-            plots.raster_map(dm.confidence, axes[3], "confidence", "max softmax probability", cmap="viridis", vmin=0, vmax=1, pixel_m=px)
+            plots.raster_map(dm.confidence, axes[3], "confidence", "probability of the chosen class", cmap="viridis", vmin=0, vmax=1,
+                             pixel_m=px)
+            if self.labels is not None:
+                true = np.take_along_axis(probs, self.labels[..., None].astype(int), -1)[..., 0]
+                plots.raster_map(np.where(self.labels > 0, true, np.nan), axes[4], "probability of the true class",
+                                 "probability 0-1", cmap="viridis", vmin=0, vmax=1, pixel_m=px)
+            plots.raster_map(maps.entropy(probs), axes[5], "entropy of the probabilities", "bits", cmap="magma_r", vmin=0,
+                             vmax=float(np.log2(classes.N_CLASSES - 1)), pixel_m=px)
+            plots.raster_map(maps.margin(probs), axes[6], "margin: best minus second-best", "probability 0-1", cmap="viridis",
+                             vmin=0, vmax=1, pixel_m=px)
         else:
-            for ax in axes[2:]:
+            for ax in axes[[2, 3, 4, 5, 6]]:
                 ax.text(0.5, 0.5, f"no prediction:\n{why}", ha="center", va="center", wrap=True, transform=ax.transAxes)
                 ax.set_axis_off()
+        aoa = self.aoa()
+        if aoa is not None:
+            from matplotlib.colors import ListedColormap
+
+            axes[7].imshow(np.where(aoa == 255, np.nan, aoa), cmap=ListedColormap(["#d7301f", "#1a9850"]), vmin=0, vmax=1,
+                           interpolation="nearest")
+            axes[7].set_title("area of applicability (08, whole series)")
+            axes[7].set_xticks([])
+            axes[7].set_yticks([])
+            axes[7].legend(handles=[Patch(color="#1a9850", label="inside"), Patch(color="#d7301f", label="outside")],
+                           loc="lower right", fontsize=8)
+            plots.scale_bar(axes[7], px, aoa.shape[1])
+        else:
+            axes[7].text(0.5, 0.5, "no area of applicability for this run:\nrun 08_evaluate with it", ha="center", va="center",
+                         transform=axes[7].transAxes)
+            axes[7].set_axis_off()
         for ax in axes:
             if ax.images:
                 ax.plot(self.col, self.row, marker="+", color="cyan", ms=16, mew=2.5)
@@ -274,13 +332,23 @@ def explorer(aoi: str = "demo", profile: str | None = None):
     row = w.IntSlider(ex.row, 0, shape[0] - 1, description="pixel row", continuous_update=False)
     col = w.IntSlider(ex.col, 0, shape[1] - 1, description="pixel col", continuous_update=False)
     info = w.HTML(ex.status())
-    out_maps, out_pixel = w.Output(), w.Output()
-    busy = {"on": False}
+    out_maps, out_pixel, out_web = w.Output(), w.Output(), w.Output()
+    busy = {"on": False, "web": None}
+
+    def redraw_web():
+        spec_dir = ex.maps_dir()
+        if spec_dir == busy["web"]:
+            return
+        busy["web"] = spec_dir
+        with out_web:
+            out_web.clear_output(wait=True)
+            webmap.show(ex.cfg, spec_dir)
 
     def redraw(*_):
         info.value = ex.status()
         _show(out_maps, ex.maps_figure)
         _show(out_pixel, ex.pixel_figure)
+        redraw_web()
 
     def on_area(change):
         busy["on"] = True
@@ -304,7 +372,9 @@ def explorer(aoi: str = "demo", profile: str | None = None):
     area.observe(on_area, "value")
     for c in (run, date, row, col):
         c.observe(on_change, "value")
-    box = w.VBox([w.HBox([area, run]), date, w.HBox([row, col]), info, out_maps, out_pixel])
+    web_title = w.HTML("<b>The run's maps from 08 on a basemap</b> (classes, confidence, entropy, area of applicability, "
+                       "geology outlines)")
+    box = w.VBox([w.HBox([area, run]), date, w.HBox([row, col]), info, out_maps, out_pixel, web_title, out_web])
     box.explorer = ex  # for scripting and tests
     redraw()
     return box
