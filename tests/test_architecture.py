@@ -262,7 +262,7 @@ def test_one_registry_of_models():
 
     assert set(typing.get_args(ModelName)) == set(registry.MODELS)  # the schema's choices are the registry's names
     assert Profile().models == list(typing.get_args(ModelName))
-    with pytest.raises(ValueError, match=r"unknown model 'unet'; the registry has \['pixel_rf', 'pixel_series', 'cnn'"):
+    with pytest.raises(ValueError, match=r"unknown model 'unet'; the registry has \['pixel_rf', 'pixel_series', 'pixel_focal', 'cnn'"):
         registry.get("unet")
     for e in registry.MODELS.values():
         assert e.rate in RATE_KEYS and e.kind in ("cnn", "seq", "year"), e.name
@@ -270,7 +270,8 @@ def test_one_registry_of_models():
             if getattr(e, what):
                 assert e.load(what) is not None, (e.name, what)  # every named function exists
         assert bool(e.build) == e.deep, e.name
-    assert registry.names(deep=False) == ["pixel_rf", "pixel_series"] and registry.title("majority") == "majority"
+    assert registry.names(deep=False) == ["pixel_rf", "pixel_series", "pixel_focal"]
+    assert registry.baselines() == ["pixel_rf", "pixel_series"] and registry.title("majority") == "majority"
     # no module outside the registry branches on a model's name
     offenders = [f"{f.relative_to(ROOT)}:{i}" for f in sorted(PKG.rglob("*.py")) if f.name not in ("registry.py", "schema.py")
                  for i, line in enumerate(f.read_text().splitlines(), 1)

@@ -16,8 +16,8 @@ from rocksoil_nb.infer import maps
 
 @pytest.fixture(scope="module")
 def per_pixel_maps(trained_demo, tmp_path_factory):
-    """The demo's per-pixel RF, whole-series model and U-TAE trained (tiny) and mapped through 08's path, the series
-    scene read in many small strips."""
+    """The demo's per-pixel RF, whole-series models (alone and with neighbourhood means) and U-TAE trained (tiny) and
+    mapped through 08's path, the series scenes read in many small strips."""
     from rocksoil_nb.learn import series_baseline, train
 
     work = tmp_path_factory.mktemp("allmaps")
@@ -27,7 +27,7 @@ def per_pixel_maps(trained_demo, tmp_path_factory):
     series_baseline.STRIP_BYTES = 1 << 20  # a few rows per strip: many strips, each against the whole scene's medians
     try:
         recs = {}
-        for model in ("pixel_rf", "pixel_series", "tae"):
+        for model in ("pixel_rf", "pixel_series", "pixel_focal", "tae"):
             train.train(cfg, "thermal_only", model, "spatial", epochs=1, max_samples=8, verbose=0)
             recs[model] = evaluation.reconstruct_run(cfg, "thermal_only", model, "spatial", which="all", progress=False)
     finally:
@@ -50,7 +50,7 @@ def test_every_model_maps_the_demo_scene_with_probabilities_that_sum_to_one(per_
     assert len(recs["pixel_rf"].dates) == series.loc[0, "dates_in_series"]  # the one-date RF maps every date
 
 
-def test_the_series_map_in_strips_equals_the_model_on_its_test_pixels(per_pixel_maps):
+def test_the_series_maps_in_strips_equal_the_models_on_their_test_pixels(per_pixel_maps):
     import joblib
 
     from rocksoil_nb.learn import series_baseline
@@ -58,15 +58,17 @@ def test_the_series_map_in_strips_equals_the_model_on_its_test_pixels(per_pixel_
     from rocksoil_nb.prepare.steps import load_labels
 
     cfg, recs = per_pixel_maps
-    run = cfg.layout.run_dir("thermal_only", "pixel_series", "spatial")
     ds_dir = cfg.layout.patches_dir("thermal_only")
     times, px = series_baseline.split_pixels(ds_dir, "spatial", load_labels(cfg))["test"]
-    model = joblib.load(run / series_baseline.MODEL_FILE)
-    whole = model.predict_proba(series_baseline.cube_features(DatasetManifest.read(ds_dir).cube, times, ["LST", "EmisWB"])[0][px])
-    with rasterio.open(recs["pixel_series"].out_dir / "consensus_probabilities.tif") as s:
-        bands = [int(d.split()[0]) for d in s.descriptions]
-        stack = np.moveaxis(s.read(), 0, -1)[px]
-    assert np.allclose(stack, whole[:, bands], atol=1e-5)  # features from strips = features from the whole scene at once
+    for name in ("pixel_series", "pixel_focal"):
+        model = joblib.load(cfg.layout.run_dir("thermal_only", name, "spatial") / series_baseline.MODEL_FILE)
+        whole = model.predict_proba(model.features(DatasetManifest.read(ds_dir).cube, times, ["LST", "EmisWB"])[0][px])
+        with rasterio.open(recs[name].out_dir / "consensus_probabilities.tif") as s:
+            bands = [int(d.split()[0]) for d in s.descriptions]
+            stack = np.moveaxis(s.read(), 0, -1)[px]
+        # features from strips (focal means from a margin of rows around each) = features from the whole scene at once
+        assert np.allclose(stack, whole[:, bands], atol=1e-5), name
+    assert len(joblib.load(cfg.layout.run_dir("thermal_only", "pixel_focal", "spatial") / series_baseline.MODEL_FILE).names) > 30
 
 
 def test_best_is_the_highest_macro_f1_among_all_models_ties_to_the_simpler(demo_cfg):

@@ -120,7 +120,7 @@ def test_tuning_and_training_outputs(report_run):
     best = json.loads((models / "best_params.json").read_text())
     assert set(best["hyperparameters"]) == {"learning_rate", "l2", "batch_size", "base_filters", "focal_gamma"}
     runs = sorted(p.parent.name for p in models.glob("*-*-*/metrics.json"))
-    models_run = ("cnn", "convlstm", "pixel_series")  # the per-pixel RF is in the standard profile (budget)
+    models_run = ("cnn", "convlstm", "pixel_series", "pixel_focal")  # the per-pixel RF is in the standard profile (budget)
     assert runs == sorted(f"thermal_only-{m}-{p}" for m in models_run for p in ("thesis", "spatial"))
     for r in runs:
         res = json.loads((models / r / "metrics.json").read_text())
@@ -209,11 +209,13 @@ def test_08_states_intervals_against_the_majority_guess(report_run):
 def test_plan_estimate_printed_and_recorded(report_run):
     import pandas as pd
 
+    from rocksoil_nb.learn import registry
+
     work, outs = report_run
     models = _layout(work).models_dir
     plan = pd.read_csv(models / "plan.csv")
-    assert len(plan) == 6 and (plan["estimated_s"] > 0).all() and (plan["measured_s"] > 0).all()
-    deep = plan[~plan.model.isin(["pixel_rf", "pixel_series"])]
+    assert len(plan) == 8 and (plan["estimated_s"] > 0).all() and (plan["measured_s"] > 0).all()
+    deep = plan[plan.model.map(registry.is_deep)]
     assert (deep["epochs"] == 10).all() and (deep["train_samples"] > 0).all()
     nb = (work / "reports" / "demo" / "quick" / "07_train.ipynb").read_text()
     assert "runs planned" in nb and "estimated" in nb and "measured / estimated" in nb
@@ -224,6 +226,7 @@ def test_evaluation_tables_and_maps(report_run):
     import pandas as pd
 
     from rocksoil_nb.infer import maps
+    from rocksoil_nb.learn import registry
 
     work, outs = report_run
     rep = _layout(work).reports_dir
@@ -238,8 +241,11 @@ def test_evaluation_tables_and_maps(report_run):
     runs = {r.name.split("-")[1]: r for r in (rep / "maps").iterdir()}
     dates = pd.read_csv(runs["convlstm"] / "dates.csv")  # 09's windows model: quick maps every date
     assert len(dates) >= 30 and dates["ratio"].between(0.5, 2.0).all()  # averaging windows leaves no seams
-    # 08 maps the best of all models by spatial macro-F1: on the demo the per-pixel whole-series one, one map of the series
-    run = runs["pixel_series"]
+    # 08 maps the best of all models by spatial macro-F1 (on the demo a per-pixel whole-series one: one map of the series)
+    spatial = t[("spatial protocol", "F1")].droplevel([0, 1]).drop(index=[m for m in models if m.startswith("majority")])
+    mapped = [r for r in runs.values() if (r / "consensus_aoa.tif").exists()]
+    assert len(mapped) == 1 and registry.title(mapped[0].name.split("-")[1]) == spatial.idxmax()
+    run = mapped[0]
     series = pd.read_csv(run / "dates.csv")
     assert len(series) == 1 and series.loc[0, "dates_in_series"] == len(dates) + 4  # the ConvLSTM skips its first T-1 = 4
     codes, meta = maps.read_map(run / "consensus_classes.tif")
@@ -264,7 +270,6 @@ def test_evaluation_tables_and_maps(report_run):
     # 09's correlation is the Pearson r of the (NDVI, confidence) pairs of the mapped run, recomputed here from its files,
     # and its block-bootstrap interval holds it and is no narrower than Fisher's (neighbouring pixels are not independent)
     from rocksoil_nb.analyse import ndvi
-    from rocksoil_nb.learn import registry
 
     f = pd.read_csv(rep / "tables" / "ndvi_findings.csv")
     mapped = [d for d in (rep / "maps").iterdir() if registry.title(d.name.split("-")[1]) == f.loc[0, "model"]]
@@ -283,8 +288,8 @@ def test_predict_on_the_demo_scenes_reproduces_the_evaluation_maps(report_run, t
 
     work, _ = report_run
     runs = sorted((_layout(work).reports_dir / "maps").iterdir())
-    # 08 maps the best model (on the demo the per-pixel whole-series one), 09 the ConvLSTM: predict reproduces both
-    assert {r.name.split("-")[1] for r in runs} >= {"pixel_series", "convlstm"}
+    # 08 maps the best model (on the demo a per-pixel whole-series one), 09 the ConvLSTM: predict reproduces both
+    assert "convlstm" in {r.name.split("-")[1] for r in runs} and {r.name.split("-")[1] for r in runs} & {"pixel_series", "pixel_focal"}
     for run in runs:
         model_dir = _layout(work).models_dir / run.name
         out = tmp_path / f"pred_{run.name}"
@@ -350,7 +355,8 @@ def test_explorer_without_a_browser(report_run, monkeypatch, tmp_path):
     assert dm is None and "earlier dates" in why
     assert "no prediction" in ex.status()
     # the mapped whole-series run: one map whatever the date, its stored calibration applied, 08's AOA beside it
-    ex.run = "thermal_only-pixel_series-spatial"
+    ex.run = next(r.name for r in (work / "reports" / "demo" / "quick" / "maps").iterdir() if (r / "consensus_aoa.tif").exists())
+    assert ex.run.split("-")[1] in ("pixel_series", "pixel_focal")
     first, _ = ex.prediction()
     ex.t = len(ex.times) - 1
     last, _ = ex.prediction()

@@ -216,12 +216,12 @@ def versus_baselines(cfg: AreaConfig, variant: str) -> pd.DataFrame:
             row = {"protocol": protocol, "model": registry.title(m), "seeds": len(h.seeds), "test units": len(h.units),
                    "unit": h.kind, "OA": b["oa"][0], "OA 95 %": _span(b["oa"]), "F1": b["macro_f1"][0],
                    "F1 95 %": _span(b["macro_f1"])}
-            if not registry.is_deep(m):  # the per-pixel baselines (the majority guess is derived, not trained)
+            if registry.get(m).baseline:  # the per-pixel baselines (the majority guess is derived, not trained)
                 row.update({"best baseline": "", "F1 − baseline": np.nan, "F1 − baseline 95 %": "", "verdict (macro-F1)": "a baseline"})
                 rows.append(row)
                 continue
             cands = {f"the majority class ({NAMES[k]})": _majority(h, k)}
-            cands.update({registry.title(x): models[x] for x in registry.names(deep=False) if x in models and models[x].kind == h.kind})
+            cands.update({registry.title(x): models[x] for x in registry.baselines() if x in models and models[x].kind == h.kind})
             pairs = {name: _common(h, c) for name, c in cands.items()}
             name, (a, bb) = max(pairs.items(), key=lambda kv: batch_scores(kv[1][1].sum(1), include0).mean(0)[1])
             diff = paired(a, bb, include0)

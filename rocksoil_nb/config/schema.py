@@ -34,7 +34,7 @@ from rocksoil_nb.core.sentinel import NDVI_WINDOW_DAYS, SAR_WINDOW_DAYS
 SourceName = Literal["simulated", "appeears+gee", "local", "thesis_patches"]
 LossName = Literal["cross_entropy", "weighted_cross_entropy", "weighted_focal"]
 #: the model names of the registry (:mod:`rocksoil_nb.learn.registry`, which config may not import: a test keeps them equal)
-ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf", "pixel_series"]
+ModelName = Literal["cnn", "convlstm", "tae", "pixel_rf", "pixel_series", "pixel_focal"]
 #: the keys of ``hyperparameters.learning_rate`` every area gives (each registry entry's ``rate`` is one of them)
 RATE_KEYS = ("cnn", "convlstm")
 VariantName = Literal["thermal_only", "thermal_sar", "sar_thermal_only", "day", "night", "winter", "summer"]

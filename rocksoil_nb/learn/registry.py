@@ -44,6 +44,7 @@ class ModelEntry:
     probabilities: str = "rocksoil_nb.analyse.confidence:window_probabilities"  # (cfg, run_dir, split) -> (p, y, block)
     settings: str = ""  # "module:name" of a dict of the model's own settings, part of every run's key (retrain on change)
     settings_key: str = ""  # the run key's entry holding them
+    baseline: bool = False  # a per-pixel baseline every other model is measured against (08's paired intervals)
     estimator: str = ""  # per-pixel models fitted on patch arrays: "module:class" with fit(x, y, w) (``api.fit_arrays``)
 
     def load(self, what: str) -> Callable:
@@ -59,15 +60,20 @@ class ModelEntry:
 _ENTRIES = (
     ModelEntry("pixel_rf", "per-pixel RF", "cnn", deep=False, rate="cnn", rank=1, fit="rocksoil_nb.learn.train:fit_rf",
                warmup="rocksoil_nb.learn.baseline:warmup", cost="rocksoil_nb.learn.baseline:cost",
-               estimator="rocksoil_nb.learn.baseline:PixelRF"),
+               estimator="rocksoil_nb.learn.baseline:PixelRF", baseline=True),
     ModelEntry("pixel_series", "per-pixel series", "cnn", deep=False, rate="cnn", rank=2,
                fit="rocksoil_nb.learn.series_baseline:fit", warmup="rocksoil_nb.learn.series_baseline:warmup",
                cost="rocksoil_nb.learn.series_baseline:cost", rescore="rocksoil_nb.learn.series_baseline:rescore",
                whole_series=True, maps="series", probabilities="rocksoil_nb.learn.series_baseline:split_probabilities",
-               settings="rocksoil_nb.learn.series_baseline:SETTINGS", settings_key="series"),
-    ModelEntry("cnn", "CNN", "cnn", deep=True, rate="cnn", rank=3, build="rocksoil_nb.learn.models:build_cnn"),
-    ModelEntry("convlstm", "ConvLSTM", "seq", deep=True, rate="convlstm", rank=4, build="rocksoil_nb.learn.models:build_convlstm"),
-    ModelEntry("tae", "U-TAE", "year", deep=True, rate="convlstm", rank=5, build="rocksoil_nb.learn.models:build_tae",
+               settings="rocksoil_nb.learn.series_baseline:SETTINGS", settings_key="series", baseline=True),
+    ModelEntry("pixel_focal", "series + neighbourhood", "cnn", deep=False, rate="cnn", rank=3,
+               fit="rocksoil_nb.learn.series_baseline:fit", warmup="rocksoil_nb.learn.series_baseline:warmup",
+               cost="rocksoil_nb.learn.series_baseline:cost", rescore="rocksoil_nb.learn.series_baseline:rescore",
+               whole_series=True, maps="series", probabilities="rocksoil_nb.learn.series_baseline:split_probabilities",
+               settings="rocksoil_nb.learn.series_baseline:FOCAL_SETTINGS", settings_key="series"),
+    ModelEntry("cnn", "CNN", "cnn", deep=True, rate="cnn", rank=4, build="rocksoil_nb.learn.models:build_cnn"),
+    ModelEntry("convlstm", "ConvLSTM", "seq", deep=True, rate="convlstm", rank=5, build="rocksoil_nb.learn.models:build_convlstm"),
+    ModelEntry("tae", "U-TAE", "year", deep=True, rate="convlstm", rank=6, build="rocksoil_nb.learn.models:build_tae",
                whole_series=True),
 )
 MODELS: dict[str, ModelEntry] = {e.name: e for e in _ENTRIES}
@@ -84,6 +90,11 @@ def get(name: str) -> ModelEntry:
 def names(deep: bool | None = None) -> list[str]:
     """Model names in table order; only the deep (``True``) or per-pixel (``False``) ones when asked."""
     return [e.name for e in sorted(MODELS.values(), key=lambda e: e.rank) if deep is None or e.deep == deep]
+
+
+def baselines() -> list[str]:
+    """The per-pixel baselines (entries with ``baseline``), in table order."""
+    return [n for n in names() if MODELS[n].baseline]
 
 
 def title(name: str) -> str:

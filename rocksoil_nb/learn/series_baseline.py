@@ -19,10 +19,10 @@ import pandas as pd
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core import io
 from rocksoil_nb.core.classes import N_CLASSES, NODATA
-from rocksoil_nb.learn import metrics
+from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.baseline import all_classes
 from rocksoil_nb.learn.runs import Fit, RunResult, RunSpec, save_units
-from rocksoil_nb.learn.series_features import pixel_features
+from rocksoil_nb.learn.series_features import focal_means, pixel_features
 from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
 
@@ -33,15 +33,19 @@ MAX_PIXELS = 100_000  # training pixels at most (a seeded sample)
 # spatial test blocks they scored macro-F1 0.35-0.52; these (fewer, larger leaves, a smaller step, an L2 penalty)
 # 0.60-0.71 with the same features (README, "Results").
 SETTINGS = {"max_iter": 150, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 100, "l2_regularization": 1.0}
+# ``pixel_focal``: the same features and boosting, with each feature's mean over 5 × 5 and 11 × 11 pixel neighbourhoods
+# (350 m and 770 m at 70 m pixels) beside it — spatial context from the whole series (Cracknell & Reading 2015).
+FOCAL_SETTINGS = {**SETTINGS, "focal_px": [5, 11]}
 
 
 class PixelSeries:
     """Histogram gradient boosting on whole-series pixel features (missing values handled natively)."""
 
-    def __init__(self, seed: int = 0, max_pixels: int = MAX_PIXELS, **settings):
+    def __init__(self, seed: int = 0, max_pixels: int = MAX_PIXELS, focal_px: list[int] | tuple[int, ...] = (), **settings):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         self.seed, self.max_pixels = seed, max_pixels
+        self.focal = tuple(int(k) for k in focal_px)  # neighbourhood sides (pixels) of the focal means; () = one pixel alone
         self.names: list[str] = []
         self.columns: np.ndarray | None = None  # which features had a value in training
         self.model = HistGradientBoostingClassifier(**{**SETTINGS, **settings}, early_stopping=False, random_state=seed)
@@ -68,6 +72,22 @@ class PixelSeries:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(-1)
 
+    def features(self, cube_path: str | Path, times: np.ndarray, bands: list[str], rows: slice | None = None,
+                 medians: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """(H, W, F) the model's features of the cube's passes ``times`` (:func:`cube_features`, with the focal means of
+        ``focal`` sides beside them), for rows ``rows`` only when given: read with a margin of half the largest side so
+        that a strip's focal means equal the whole scene's."""
+        focal = getattr(self, "focal", ())  # runs fitted before focal features existed have none
+        if not focal:
+            return cube_features(cube_path, times, bands, rows, medians)
+        if rows is None:
+            return focal_means(*cube_features(cube_path, times, bands), focal)
+        h = cube.open_cube(cube_path).sizes["y"]
+        pad = max(focal) // 2
+        r0, r1 = max(rows.start - pad, 0), min(rows.stop + pad, h)
+        f, names = focal_means(*cube_features(cube_path, times, bands, slice(r0, r1), medians), focal)
+        return f[rows.start - r0 : rows.start - r0 + (rows.stop - rows.start)], names
+
     def scene_probabilities(self, cube_path: str | Path, times: np.ndarray, bands: list[str], progress: bool = True
                             ) -> tuple[np.ndarray, np.ndarray]:
         """A whole scene's class probabilities and mapped mask (see :func:`scene_probabilities`)."""
@@ -81,8 +101,9 @@ class PixelSeries:
         med = scene_medians(cube_path, times)
         out = np.zeros((len(corners), size, size, N_CLASSES), np.float32)
         for i, (r, c) in enumerate(corners):
-            f = cube_features(cube_path, times, bands, slice(r, r + size), med)[0][:, c : c + size]
-            ok = f[..., -1] > 0  # valid on some pass
+            f, names = self.features(cube_path, times, bands, slice(r, r + size), med)
+            f = f[:, c : c + size]
+            ok = f[..., names.index("valid_share")] > 0  # valid on some pass
             if ok.any():
                 out[i][ok] = self.predict_proba(f[ok])
         return out
@@ -139,8 +160,8 @@ def scene_probabilities(model: PixelSeries, cube_path: str | Path, times: np.nda
     mapped = np.zeros((h, w), bool)
     for r0 in tqdm(range(0, h, step), desc="series map", unit="strip", disable=not progress):
         rows = slice(r0, min(r0 + step, h))
-        f, _ = cube_features(cube_path, times, bands, rows, med)
-        ok = f[..., -1] > 0  # the last feature: the share of passes on which the pixel is valid
+        f, names = model.features(cube_path, times, bands, rows, med)
+        ok = f[..., names.index("valid_share")] > 0  # valid on some pass
         if ok.any():
             part = np.zeros((*ok.shape, N_CLASSES), np.float32)
             part[ok] = model.predict_proba(f[ok])
@@ -193,7 +214,7 @@ def rescore(cfg: AreaConfig, run_dir: Path, result: RunResult, folder: Path) -> 
     labels = load_labels(cfg)
     t_test, px_test = split_pixels(ds_dir, result.protocol, labels, cfg.classes.include_nodata)["test"]
     model = joblib.load(Path(run_dir) / MODEL_FILE)
-    return _score(model, cube_features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
+    return _score(model, model.features(m.cube, t_test, m.bands)[0], labels, px_test, m.spatial.block_px,
                   cfg.classes.include_nodata, folder, result.protocol)
 
 
@@ -214,7 +235,7 @@ def split_probabilities(cfg: AreaConfig, run_dir: Path, split: str) -> tuple[np.
     model = joblib.load(Path(run_dir) / MODEL_FILE)
     rr, cc = np.nonzero(px)
     blocks = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
-    return model.predict_proba(cube_features(m.cube, times, m.bands)[0][px]), labels[px].astype(int), blocks
+    return model.predict_proba(model.features(m.cube, times, m.bands)[0][px]), labels[px].astype(int), blocks
 
 
 def fit(run: Fit) -> RunResult:
@@ -234,13 +255,14 @@ def fit(run: Fit) -> RunResult:
     (t_train, px_train), (t_test, px_test) = parts["train"], parts["test"]
     if not px_train.any() or len(t_train) == 0:
         raise ValueError(f"{ds_dir}: no training pixels under the {protocol} protocol")
-    f_train, names = cube_features(m.cube, t_train, m.bands)
-    model = PixelSeries(seed).fit(f_train[px_train], labels[px_train].astype(int), names)
+    model = PixelSeries(seed, **registry.get(run.model).load("settings"))
+    f_train, names = model.features(m.cube, t_train, m.bands)
+    model.fit(f_train[px_train], labels[px_train].astype(int), names)
     with io.atomic_path(out / MODEL_FILE) as tmp:
         joblib.dump(model, tmp)
     test = None
     if px_test.any() and len(t_test):
-        f_test = f_train if np.array_equal(t_test, t_train) else cube_features(m.cube, t_test, m.bands)[0]
+        f_test = f_train if np.array_equal(t_test, t_train) else model.features(m.cube, t_test, m.bands)[0]
         test = _score(model, f_test, labels, px_test, m.spatial.block_px, cfg.classes.include_nodata, out, protocol)
     result = RunResult(out.name, variant, run.model, protocol, 0, test, int(px_test.sum()), int(px_train.sum()), seed=seed)
     io.write_json(out / "series.json", {"features": model.names, "train_dates": len(t_train), "test_dates": len(t_test),
@@ -257,16 +279,17 @@ def warmup(cfg: AreaConfig, variant: str, model: str = "pixel_series", protocol:
 
     m = DatasetManifest.read(cfg.layout.patches_dir(variant))
     n = cube.open_cube(m.cube).sizes["time"]
+    est = PixelSeries(seed, **registry.get(model).load("settings"))
     t0 = time.perf_counter()
-    f, names = cube_features(m.cube, np.arange(min(dates, n)), m.bands)
+    f, names = est.features(m.cube, np.arange(min(dates, n)), m.bands)
     per_date = (time.perf_counter() - t0) / min(dates, n)
     labels = load_labels(cfg).ravel()
     x = f.reshape(-1, f.shape[-1])
-    ok = np.flatnonzero((labels > 0) & (x[:, -1] > 0))  # labelled, valid on some date (the last feature: valid share)
+    ok = np.flatnonzero((labels > 0) & (x[:, names.index("valid_share")] > 0))  # labelled, valid on some date
     sample = np.random.default_rng(seed).choice(ok, min(pixels, len(ok)), replace=False) if len(ok) else ok
     t0 = time.perf_counter()
     if len(sample):
-        PixelSeries(seed).fit(x[sample], labels[sample].astype(int), names)
+        est.fit(x[sample], labels[sample].astype(int), names)
     fit = time.perf_counter() - t0
     return {"date": per_date, "fit": fit, "fit_pixels": max(len(sample), 1), "run_pixels": min(int((labels > 0).sum()), MAX_PIXELS),
             "dates": n}

@@ -121,3 +121,24 @@ def pixel_features(temp: np.ndarray, emis: np.ndarray, valid: np.ndarray, is_day
     f["valid_share"] = n / max(len(valid), 1)
     names.append("valid_share")
     return np.stack([f[k] for k in names], axis=-1).astype(np.float32), names
+
+
+def focal_means(f: np.ndarray, names: list[str], sizes: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
+    """``f`` (H, W, F) with, for each side in ``sizes`` (pixels, odd), every feature's mean over the size × size
+    neighbourhood of each pixel (its valid values only; NaN where none): the "focal statistics" that carry spatial
+    context into a per-pixel classifier (Cracknell & Reading 2015). Names get ``_focal<side>``."""
+    from scipy.ndimage import uniform_filter
+
+    if not sizes:
+        return f, list(names)
+    ok = np.isfinite(f)
+    v = np.where(ok, f, 0.0).astype(np.float64)
+    parts, out_names = [f], list(names)
+    for side in sizes:
+        win = (int(side), int(side), 1)
+        total = uniform_filter(v, size=win, mode="constant")
+        count = uniform_filter(ok.astype(np.float64), size=win, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(count > 1e-9, total / np.maximum(count, 1e-12), np.nan).astype(np.float32))
+        out_names += [f"{n}_focal{side}" for n in names]
+    return np.concatenate(parts, axis=-1), out_names

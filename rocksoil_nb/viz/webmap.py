@@ -147,7 +147,9 @@ def web_map(cfg: AreaConfig, maps_dir: str | Path, basemap: bool | None = None) 
     legend = {f"{k} {classes.NAMES[k]}": classes.NAMES_COLOR[k] for k in present}
     m.add(ipyleaflet.LegendControl(legend, title="class", position="bottomright"))  # drawn by leaflet itself, offline too
     m.add(ipyleaflet.LayersControl(position="topright"))
-    m.fit_bounds([list(bounds[0]), list(bounds[1])])
+    (lat0, lon0), (lat1, lon1) = bounds
+    m.center = ((lat0 + lat1) / 2, (lon0 + lon1) / 2)  # set, not fit_bounds (which waits for a browser to answer)
+    m.zoom = int(np.clip(np.floor(np.log2(360.0 * 3 / max(lon1 - lon0, 1e-6))), 1, 18))  # the area about 3 tiles wide
     note = ("Basemap: OpenStreetMap." if basemap else
             f"No basemap: its tile server ({BASEMAP_HOST}) cannot be reached from this machine, so the layers are drawn on "
             "a blank background.")
