@@ -120,16 +120,17 @@ def calibrate(cfg: AreaConfig, variant: str, model: str, protocol: str = "spatia
     return Calibrated(run_dir.name, method, pd.DataFrame(rows).round(3), rel, cal, why)
 
 
-def calibrate_all(cfg: AreaConfig, variant: str, protocol: str = "spatial") -> pd.DataFrame:
+def calibrate_all(cfg: AreaConfig, variant: str, protocol: str = "spatial", done: Calibrated | None = None) -> pd.DataFrame:
     """:func:`calibrate` every finished run of ``variant`` under ``protocol``: one row per model with its method and the
-    test and validation ECE before and after (also ``tables/calibration_<variant>_<protocol>.csv``)."""
+    test and validation ECE before and after (also ``tables/calibration_<variant>_<protocol>.csv``). ``done``: a run
+    calibrated already (08's mapped run), whose result is used as it is."""
     rows = []
     for model in registry.names():
         entry = registry.get(model)
         run_dir = cfg.layout.run_dir(variant, model, protocol)
         if not (run_dir / "metrics.json").exists():
             continue
-        c = calibrate(cfg, variant, model, protocol)
+        c = done if done is not None and done.run == run_dir.name else calibrate(cfg, variant, model, protocol)
         if c.calibrator is None:
             continue
         t = c.table.set_index(["split", "calibration"])["ECE"]
