@@ -16,8 +16,8 @@ from rocksoil_nb.infer import maps
 
 @pytest.fixture(scope="module")
 def per_pixel_maps(trained_demo, tmp_path_factory):
-    """The demo's per-pixel RF, whole-series models (alone and with neighbourhood means) and U-TAE trained (tiny) and
-    mapped through 08's path, the series scenes read in many small strips."""
+    """The demo's per-pixel RF and whole-series models (alone and with neighbourhood means) trained and mapped through
+    08's path, the series scenes read in many small strips."""
     from rocksoil_nb.learn import series_baseline, train
 
     work = tmp_path_factory.mktemp("allmaps")
@@ -27,7 +27,7 @@ def per_pixel_maps(trained_demo, tmp_path_factory):
     series_baseline.STRIP_BYTES = 1 << 20  # a few rows per strip: many strips, each against the whole scene's medians
     try:
         recs = {}
-        for model in ("pixel_rf", "pixel_series", "pixel_focal", "tae"):
+        for model in ("pixel_rf", "pixel_series", "pixel_focal"):  # deep models' maps: test_year, the report's tests
             train.train(cfg, "thermal_only", model, "spatial", epochs=1, max_samples=8, verbose=0)
             recs[model] = evaluation.reconstruct_run(cfg, "thermal_only", model, "spatial", which="all", progress=False)
     finally:
