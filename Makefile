@@ -12,7 +12,7 @@ PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE),)
 NB_ARGS := $(if $(VARIANT),--variant $(VARIANT),) $(if $(MODEL),--model $(MODEL),)
 
 
-.PHONY: help env report docs experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget results-readme trust-readme strip clean-data
+.PHONY: help env report docs experiments test test-extra check-live browser workshop test-slow lab lint format simulate bench-difficulty bench-lst-err bench-preprocess bench-models bench-reconstruct bench-budget results-readme trust-readme context-readme transfer strip clean-data
 
 help:
 	@echo "make report [AOI=demo] [PROFILE=quick|standard|thesis] [VARIANT=…] [MODEL=…]  notebooks 01..09 into reports/<aoi>/<profile>/"
@@ -30,6 +30,8 @@ help:
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
 	@echo "make bench-budget [AOI=demo] [PROFILE=quick]       the whole report from nothing: wall and CPU time per notebook against the budget"
 	@echo "make results-readme [AOI=demo] [PROFILE=quick] [VARIANT=…] [SEEDS=\"0 1 2\"]  the README's results table (or seed spread) from the runs' files"
+	@echo "make context-readme                                  the spatial-context target table (README) from the generated results tables"
+	@echo "make transfer [AREAS=\"puertollano santa_olalla villoslada\"] [PROFILE=standard]  train on two areas, test on the third (README table)"
 	@echo "make trust-readme [AREAS=\"villoslada …\"] [PROFILE=standard]   the README's calibration and applicability table from 08's tables"
 	@echo "make bench-reconstruct                               full-scene mapping overhead and predict peak memory"
 
@@ -110,6 +112,12 @@ bench-budget: $(STAMP)
 # The README's results tables, from the report folders' CSVs (after make report).
 results-readme: $(STAMP)
 	$(PY) -m rocksoil_nb.analyse.readme_tables --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick) $(if $(VARIANT),--variant $(VARIANT),) $(if $(SEEDS),--seeds $(SEEDS),) $(if $(REBUILD),--rebuild,)
+
+context-readme: $(STAMP)
+	$(PY) -m rocksoil_nb.analyse.readme_tables --context
+
+transfer: $(STAMP)
+	$(VENV)/bin/rocksoil transfer --areas $(if $(AREAS),$(AREAS),puertollano santa_olalla villoslada) --profile $(if $(PROFILE),$(PROFILE),standard) --readme
 
 trust-readme: $(STAMP)
 	$(PY) -m rocksoil_nb.analyse.readme_tables --trust $(if $(AREAS),$(AREAS),villoslada puertollano santa_olalla santa_olalla_thesis) --profile $(if $(PROFILE),$(PROFILE),standard) --variant thermal_only

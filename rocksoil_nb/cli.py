@@ -1,4 +1,5 @@
-"""Console entry point ``rocksoil``: simulate, import-thesis, inventory, experiments, predict, report.
+"""Console entry point ``rocksoil``: simulate, import-thesis, inventory, experiments, importance, transfer,
+predict, report.
 
 Each command imports its stage when it runs (not at start-up), so ``rocksoil --help`` and the light commands
 do not load TensorFlow."""
@@ -53,6 +54,22 @@ def parser() -> argparse.ArgumentParser:
                     help="only these models (in place of the profile's; tables left as with --seeds)")
     ex.add_argument("--protocols", nargs="+", default=None, choices=list(typing.get_args(ProtocolName)),
                     help="only these protocols (in place of the profile's; tables left as with --seeds)")
+    tr = sub.add_parser("transfer", help="the other_areas protocol: train on the other areas, test on the whole of each one")
+    tr.add_argument("--areas", nargs="+", default=["puertollano", "santa_olalla", "villoslada"])
+    tr.add_argument("--profile", default="standard")
+    tr.add_argument("--variant", default="", help="dataset variant (default: the first area's primary variant)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--readme", action="store_true", help="write the tables into the README and docs/results.md "
+                    "(<!-- transfer:areas:... --> and <!-- transfer-all:areas:... --> markers)")
+    tr.add_argument("--from-csv", action="store_true", help="render the tables from the last run's CSV, train nothing")
+    im = sub.add_parser("importance", help="what a whole-series run looks at: permutation importance of input groups")
+    im.add_argument("--aoi", default="demo")
+    im.add_argument("--profile", default=None)
+    im.add_argument("--variant", default="")
+    im.add_argument("--model", default="best", help="pixel_series | pixel_focal | best (the best finished whole-series run)")
+    im.add_argument("--protocol", default="spatial")
+    im.add_argument("--readme", action="store_true",
+                    help="put the figure in docs/_static/ and the sentence in the documentation (<!-- importance:<aoi>:... --> markers)")
     pr = sub.add_parser("predict", help="map a folder of new ECOSTRESS scenes (+ optional Sentinel-1) with a trained run")
     pr.add_argument("--model", required=True, help="a trained run folder, e.g. models/demo/thermal_only-convlstm-spatial")
     pr.add_argument("--scenes", required=True, help="folder of ECOSTRESS L2T GeoTIFFs (AppEEARS names), or one holding ecostress/ "
@@ -193,8 +210,88 @@ def _predict(a) -> int:
     return 0
 
 
+def _prepare(cfgs: list, variant: str) -> list[str]:
+    """Run 01-03 and 05 (papermill, into each area's report folder) for the areas whose ``variant`` dataset is missing;
+    the names of the areas prepared."""
+    done = []
+    for c in cfgs:
+        if not (c.layout.patches_dir(variant) / "samples_cnn.csv").exists():
+            report.run(c.name, c.profile_name, only=["01", "02", "03", "05"])
+            done.append(c.name)
+    return done
+
+
+def _transfer(a) -> int:
+    """``rocksoil transfer``: prepare the areas that lack their dataset, run every rotation, write the table (CSV, and
+    the README's with ``--readme``)."""
+    import time
+
+    from rocksoil_nb.analyse import readme_tables, transfer
+
+    t0 = time.time()
+    from rocksoil_nb.prepare import patches
+
+    cfgs = [config.load(area, a.profile) for area in a.areas]
+    a.variant = patches.primary_variant(cfgs[0], a.variant)
+    out = transfer.out_dir(cfgs[0])
+    csv = out / f"transfer_{a.variant}.csv"
+    if a.from_csv:
+        res = transfer.read(csv)
+    else:
+        prepared = _prepare(cfgs, a.variant)
+        if prepared:
+            print(f"prepared (01-03, 05): {', '.join(prepared)}")
+        res = transfer.run(cfgs, a.variant, seed=a.seed).assign(profile=a.profile)
+        res["seconds"] = round(time.time() - t0, 1)
+        transfer.write(res, csv)
+    print(transfer.table(res).to_string(index=False))
+    print(f"\n{res['seconds'].iloc[0] / 60:.1f} min; table in {csv}")
+    if a.readme:
+        root = config.project_root()
+        done = readme_tables.update(root, transfer.summary(res), "areas", a.profile, a.variant, "transfer")
+        done += readme_tables.update(root, transfer.markdown(res), "areas", a.profile, a.variant, "transfer-all")
+        print("written: " + ", ".join(str(d) for d in done))
+    return 0
+
+
+def _importance(a) -> int:
+    """``rocksoil importance``: permutation importance of one whole-series run (tables and figure in the report's
+    folder; with ``--readme`` the figure in ``docs/_static/`` and the sentence in the documentation)."""
+    from rocksoil_nb.analyse import importance, readme_tables
+    from rocksoil_nb.analyse import results as tables
+    from rocksoil_nb.core import io
+    from rocksoil_nb.prepare import patches
+    from rocksoil_nb.viz import evaluate as figures
+
+    cfg = config.load(a.aoi, a.profile)
+    variant = patches.primary_variant(cfg, a.variant)
+    model = a.model
+    if model == "best":
+        model = importance.importance_model(cfg, tables.gather(cfg, all_areas=False), variant, "cnn", a.protocol)[0]
+    imp = importance.run_importance(cfg, variant, model, a.protocol)
+    written = imp.save(cfg.layout.tables_dir)
+    written.append(io.write_text(cfg.layout.tables_dir / f"importance_{imp.run}.md", imp.statement() + "\n"))
+    fig = figures.importance_figure(imp)
+    png = cfg.layout.reports_dir / "figures" / f"importance_{imp.run}.png"
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=90)
+    print(imp.table.round(3).to_string(index=False))
+    print(imp.statement())
+    print("written: " + ", ".join(str(p) for p in [*written, png]))
+    if a.readme:
+        root = config.project_root()
+        img = root / "docs" / "_static" / f"importance_{cfg.name}.png"
+        fig.savefig(img, dpi=70)
+        body = (f"{imp.statement()}\n\n*Generated with the figure `docs/_static/{img.name}` by `rocksoil importance --aoi "
+                f"{cfg.name} --profile {cfg.profile_name} --readme`.*")
+        done = readme_tables.update(root, body, cfg.name, cfg.profile_name, variant, "importance")
+        print("written: " + ", ".join(str(d) for d in [img, *done]))
+    return 0
+
+
 COMMANDS = {"simulate": _simulate, "import-thesis": _import_thesis, "inventory": _inventory, "experiments": _experiments,
-            "predict": _predict, "report": report.run_args}
+            "predict": _predict, "report": report.run_args, "transfer": _transfer,
+            "importance": _importance}
 
 
 def main(argv: list[str] | None = None) -> int:

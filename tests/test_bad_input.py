@@ -323,6 +323,7 @@ def test_a_copied_project_reads_its_own_cube(trained_demo, tmp_path):
     assert m.sha256_16() == DatasetManifest.read(src).sha256_16()  # the same dataset, wherever it lies
 
 
+@pytest.mark.extra  # trains a deep run (15-50 s): outside make test's 10 minutes, CI runs it (make test-extra)
 def test_an_interrupted_retrain_is_never_reused_as_finished(trained_demo, tmp_path, monkeypatch):
     """A profile change (epochs 1 -> 2), a retrain killed half-way: the old result must not count as the new one."""
     import keras

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 
+@pytest.mark.extra  # trains a deep run (15-50 s): outside make test's 10 minutes, CI runs it (make test-extra)
 def test_a_run_trained_twice_has_identical_weights_and_scores(trained_demo, tmp_path):
     import keras
 

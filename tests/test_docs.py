@@ -37,10 +37,13 @@ def test_names_in_the_prose_exist_in_the_registry_and_the_schema():
     """A model, variant or protocol named in the README, the documentation or a notebook's markdown is one the code has."""
     import json
 
+    from rocksoil_nb.analyse import transfer
     from rocksoil_nb.config.schema import ModelName, ProtocolName, VariantName
     from rocksoil_nb.learn import registry
 
-    known = {"model": set(registry.MODELS), "variant": set(typing.get_args(VariantName)), "protocol": set(typing.get_args(ProtocolName))}
+    # protocols: the within-area ones of the run matrix, and the cross-area one of `make transfer`
+    known = {"model": set(registry.MODELS), "variant": set(typing.get_args(VariantName)),
+             "protocol": set(typing.get_args(ProtocolName)) | {transfer.PROTOCOL}}
     texts = {p: p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), ROOT / "notebooks" / "README.md"]
              if "_build" not in p.parts and "generated" not in p.parts}
     for nb in sorted((ROOT / "notebooks").glob("0*.ipynb")):
@@ -54,7 +57,7 @@ def test_names_in_the_prose_exist_in_the_registry_and_the_schema():
         # the number of split protocols, where the prose counts them
         for word in re.findall(r"\b(two|three|four) (?:split )?protocols\b", text):
             if word != "three":
-                bad.append(f"{path.relative_to(ROOT)}: '{word} protocols' (there are {len(known['protocol'])})")
+                bad.append(f"{path.relative_to(ROOT)}: '{word} protocols' (there are {len(typing.get_args(ProtocolName))})")
     assert bad == []
 
 
@@ -96,3 +99,15 @@ def test_every_notebook_is_a_cookbook_chapter():
         assert text[-1].startswith("## What's next") and f"]({nxt})" in text[-1], nb_path.name
     t = report.time_to_run("07_train", ROOT)
     assert {"quick", "standard"} <= set(t.index.get_level_values("profile")) and (t["wall (min)"] > 0).all()
+
+
+def test_the_spatial_context_table_is_the_generated_one():
+    """The README's target table for the spatial-context model is what `make context-readme` renders from the
+    documentation's generated results tables (never typed), and a missing results table is named."""
+    from rocksoil_nb.analyse import readme_tables as rt
+
+    rows = rt.context_rows(ROOT)
+    assert [r[0] for r in rows] == ["demo", "villoslada", "puertollano", "santa_olalla"]
+    assert rt.between((ROOT / "README.md").read_text(), "areas", "standard", "all", "context") == rt.render_context(ROOT, rows)
+    with pytest.raises(ValueError, match="results:nowhere:standard:thermal_only"):
+        rt.render_context(ROOT, [("nowhere", "standard", "thermal_only")])

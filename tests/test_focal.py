@@ -45,3 +45,18 @@ def test_the_focal_model_is_a_mapping_model_not_a_baseline():
     assert entry.maps == "series" and not entry.deep and not entry.baseline and entry.whole_series
     assert entry.load("settings")["focal_px"] == [5, 11] and registry.baselines() == ["pixel_rf", "pixel_series"]
     assert series_baseline.PixelSeries(0, **entry.load("settings")).focal == (5, 11)
+
+
+def test_the_focal_model_overfits_made_up_windows():
+    """Four 16 × 16 windows of random classes whose features carry the class weakly: trained on them, the focal model
+    with small leaves reproduces its training windows almost exactly (it can learn), and answers one probability row
+    of 14 classes per pixel."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(1, 6, (4, 16, 16))
+    f = np.stack([y + rng.normal(0, 0.4, y.shape), rng.normal(0, 1, y.shape)], -1).astype(np.float32)
+    x = np.concatenate([focal_means(w, ["a", "b"], (3,))[0] for w in f]).reshape(-1, 4)
+    model = series_baseline.PixelSeries(0, focal_px=(3,), min_samples_leaf=1, max_leaf_nodes=63, max_iter=200,
+                                        learning_rate=0.3, l2_regularization=0.0).fit(x, y.ravel(), ["a", "b", "a_focal3", "b_focal3"])
+    p = model.predict_proba(x)
+    assert p.shape == (4 * 16 * 16, 14) and np.allclose(p.sum(1), 1, atol=1e-5)
+    assert (p.argmax(1) == y.ravel()).mean() > 0.97

@@ -58,6 +58,7 @@ def test_units_of_samples_by_protocol():
     assert list(intervals.sample_units(seq, "thesis")) == [7]  # the label's date: the last frame
 
 
+@pytest.mark.extra  # trains a deep run (15-50 s): outside make test's 10 minutes, CI runs it (make test-extra)
 def test_a_trained_run_keeps_its_test_confusions_per_unit(trained_demo, tmp_path):
     import json
 

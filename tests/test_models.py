@@ -119,7 +119,8 @@ def test_tae_masked_dates_change_nothing_and_any_year_length_works():
         assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("name,t", [("cnn", None), ("convlstm", 3), ("tae", 12), ("pixel_rf", None)])
+@pytest.mark.parametrize("name,t", [("cnn", None), ("convlstm", 3), pytest.param("tae", 12, marks=pytest.mark.extra),
+                                    ("pixel_rf", None)])  # tae's 26 s: in make test-extra (CI runs it)
 def test_models_overfit_a_simple_pattern(name, t):
     x, y = _pattern(t=t)
     if name == "tae":  # a whole year of 12 passes, three of them missing

@@ -267,6 +267,12 @@ def test_evaluation_tables_and_maps(report_run):
     inside, _ = maps.read_map(run / "consensus_aoa.tif")
     assert np.nanmin(di) == 0 and set(np.unique(inside)) <= {0, 1, 255} and (inside == 1).any()
     assert "outside the area of applicability" in nb08 and "DI" in nb08
+    # what the mapped whole-series run looks at: every input group shuffled, a drop with its interval, and the sentence
+    imp = pd.read_csv(rep / "tables" / f"importance_{run.name}.csv")
+    assert {"band", "day / night", "season", "month"} <= set(imp["grouping"]) and "LST (scene anomaly)" in set(imp["group"])
+    assert np.isfinite(imp["drop"]).all() and imp["drop"].max() > 0.02
+    assert ((imp["lo"] <= imp["drop"] + 1e-9) & (imp["drop"] <= imp["hi"] + 1e-9) | imp["lo"].isna()).all()  # NaN: < 3 blocks
+    assert "Permutation importance of" in nb08 and ("U-TAE's attention" in nb08 or "No finished U-TAE run" in nb08)
     # 09's correlation is the Pearson r of the (NDVI, confidence) pairs of the mapped run, recomputed here from its files,
     # and its block-bootstrap interval holds it and is no narrower than Fisher's (neighbouring pixels are not independent)
     from rocksoil_nb.analyse import ndvi

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from rocksoil_nb.learn import models
 from rocksoil_nb.prepare import patches
@@ -69,6 +70,7 @@ def test_year_batches_carry_the_date_planes(trained_demo):
     assert ((y != 0) | (w == 0)).all() and w.mean() > 0.3
 
 
+@pytest.mark.extra  # trains a deep run (15-50 s): outside make test's 10 minutes, CI runs it (make test-extra)
 def test_tae_trains_and_maps_one_consensus_per_year(trained_demo, tmp_path):
     from rocksoil_nb.infer import reconstruct
     from rocksoil_nb.infer.predict import load_run
@@ -84,3 +86,10 @@ def test_tae_trains_and_maps_one_consensus_per_year(trained_demo, tmp_path):
     years = pd.DatetimeIndex(rec.dates["time_utc"]).year
     assert len(rec.dates) == len(set(years)) >= 1  # one map per calendar year
     assert (rec.consensus_codes != 255).mean() > 0.5
+    # what it looks at: its attention per date of each test sample, relative to an even share (mean 1 per sample)
+    from rocksoil_nb.analyse import importance
+
+    att = importance.tae_attention(cfg, "thermal_only", max_batches=2, run_dir=out)
+    assert (att["attention"] >= 0).all() and att["doy"].between(0, 366).all() and att["day"].any() and (~att["day"]).any()
+    assert np.allclose(att.groupby("sample")["attention"].mean(), 1.0, atol=1e-4)
+    assert "night passes get" in importance.attention_statement(att)

@@ -54,7 +54,7 @@ def thesis_test_dates(cfg: AreaConfig, variant: str, kind: str = "cnn") -> list[
     return sorted(int(i) for i in last.unique())
 
 
-def _candidates(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str) -> pd.DataFrame:
+def candidates(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str) -> pd.DataFrame:
     """The finished models of a variant and protocol (no majority row), best test macro-F1 first, ties to the simpler
     model (lower registry rank)."""
     r = results[(results["area"] == cfg.name) & (results["profile"] == cfg.profile_name) & (results["variant"] == variant)
@@ -68,7 +68,7 @@ def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, 
     """The model whose maps 08 draws: the named one, or (``best``) the model with the highest test macro-F1 under
     ``protocol`` among all finished models of the variant, per-pixel ones included (ties to the simpler)."""
     variant = patches.primary_variant(cfg, variant)
-    r = _candidates(cfg, results, variant, protocol)
+    r = candidates(cfg, results, variant, protocol)
     if r.empty:
         raise FileNotFoundError(f"no finished {variant}/{protocol} run for {cfg.name}; train one in 07_train")
     if model != "best":
@@ -80,7 +80,7 @@ def map_run(cfg: AreaConfig, results: pd.DataFrame, variant: str | None = None, 
 
 def choice_statement(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str, chosen: str, asked: str = "best") -> str:
     """One sentence for 08: whose maps are drawn and why (its test macro-F1 against the others')."""
-    r = _candidates(cfg, results, variant, protocol)
+    r = candidates(cfg, results, variant, protocol)
     f1 = dict(zip(r["model"], r["f1"]))
     others = ", ".join(f"{registry.title(m)} {f1[m]:.3f}" for m in r["model"] if m != chosen)
     how = (f"the highest test macro-F1 under the {protocol} protocol among the {len(r)} finished models of {variant}"

@@ -164,6 +164,54 @@ def render_trust(reports_dirs: list[Path], variant: str) -> str:
             f"{max(when) if when else 'unknown date'}, {os.cpu_count()} cores and {_gpu()}.*")
 
 
+#: (area, profile) rows of the spatial-context target table: the demo and the full simulated areas
+CONTEXT = (("demo", "quick"), ("villoslada", "standard"), ("puertollano", "standard"), ("santa_olalla", "standard"))
+
+
+def context_rows(root: Path) -> list[tuple[str, str, str]]:
+    """(area, profile, primary variant) of each row of :data:`CONTEXT`."""
+    from rocksoil_nb import config
+    from rocksoil_nb.prepare import patches
+
+    return [(a, p, patches.primary_variant(config.load(a, p, root=root))) for a, p in CONTEXT]
+
+
+def render_context(root: Path, rows: list[tuple[str, str, str]]) -> str:
+    """Issue 28's target table: for each (area, profile, variant), the macro-F1 of the whole-series model, of the same
+    model with neighbourhood means and of the best T = 5 model under both protocols, read from the generated results
+    tables of the documentation (never typed), with the report's measured wall time (``parameters/timings.csv``)."""
+    from rocksoil_nb.learn import registry
+
+    texts = [d.read_text() for d in documents(root)]
+    timings = pd.read_csv(root / "parameters" / "timings.csv")
+    t5 = [registry.title(m) for m in registry.names() if registry.get(m).kind in ("cnn", "seq") and registry.get(m).deep]
+    series, focal = registry.title("pixel_series"), registry.title("pixel_focal")
+    head = f"| area ({rows[-1][2]}) | spatial: {series} | {focal} (difference) | best T = 5 | thesis: {focal} | best T = 5 | report |"
+    lines = [head, "|---" * 7 + "|"]
+    for aoi, profile, variant in rows:
+        block = next((b for b in (between(t, aoi, profile, variant) for t in texts) if b), "")
+        v = numbers(block)
+        if not v:
+            raise ValueError(f"no generated results table {marker(aoi, profile, variant)[0]} in {[str(d) for d in documents(root)]}")
+        sp, fo = v[(series, "spatial F1")], v[(focal, "spatial F1")]
+        bm, bv = _best(v, t5, "spatial F1")
+        tm, tv = _best(v, t5, "thesis F1")
+        wall = timings[(timings.area == aoi) & (timings.profile == profile)]["wall_s"].sum() / 60
+        lines.append(f"| {aoi}{'' if profile == 'standard' else f' ({profile})'} | {sp:.3f} | {fo:.3f} ({fo - sp:+.3f}) | "
+                     f"{bv:.3f} {bm} | {v[(focal, 'thesis F1')]:.3f} | {tv:.3f} {tm} | {wall:.0f} min |")
+    lines.append("\n*Macro-F1 from the generated tables in [Results](docs/results.md) (intervals and `thermal_sar` there and "
+                 "in [Benchmarks](docs/benchmarks.md#spatial-context-on-whole-series-what-was-tried)); report: whole "
+                 "report from nothing, 2 cores. `make context-readme`.*")
+    return "\n".join(lines)
+
+
+def _best(values: dict[tuple[str, str], float], models: list[str], column: str) -> tuple[str, float]:
+    """(model, value) of the highest ``column`` among ``models`` in a parsed results table."""
+    got = {m: values[(m, column)] for m in models if (m, column) in values}
+    m = max(got, key=got.get)
+    return m, got[m]
+
+
 def marker(aoi: str, profile: str, variant: str, kind: str = "results") -> tuple[str, str]:
     return f"<!-- {kind}:{aoi}:{profile}:{variant} -->", f"<!-- /{kind}:{aoi}:{profile}:{variant} -->"
 
@@ -256,8 +304,15 @@ def main(argv: list[str] | None = None) -> int:
                          "(<!-- trust:areas:<profile>:<variant> --> markers) instead of the results table")
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="render the spread over these training seeds (<!-- seeds:... --> markers) instead of the results table")
+    ap.add_argument("--context", action="store_true",
+                    help="render the spatial-context target table (<!-- context:areas:standard:all --> markers) from the "
+                         "documentation's generated results tables")
     a = ap.parse_args(argv)
     root = config.project_root()
+    if a.context:
+        done = update(root, render_context(root, context_rows(root)), "areas", "standard", "all", "context")
+        print("written: " + ", ".join(str(d) for d in done))
+        return 0
     cfg = config.load(a.aoi, a.profile, root=root)
     variant = patches.primary_variant(cfg, a.variant)
     if a.trust:

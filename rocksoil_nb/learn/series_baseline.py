@@ -11,6 +11,7 @@ test pixels' features come from the test period only. Scores count each labelled
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -109,27 +110,54 @@ class PixelSeries:
         return out
 
 
+@dataclass(frozen=True)
+class SeriesInputs:
+    """What the whole-series features read of a cube for a set of passes: the positions of the bands they use in the
+    cube's band axis (temperature, emissivity, and VV/VH where the variant has SAR) and, per pass, day/night and day
+    of year (None where the cube does not know them)."""
+
+    bands: dict[str, int]  # "temp", "emis" (and "vv", "vh") -> band index in the cube
+    names: dict[str, str]  # the same keys -> the cube's band names (LST or LST_err, EmisWB, VV, VH)
+    is_day: np.ndarray | None  # (T,) bool
+    doy: np.ndarray | None  # (T,) day of year of the pass (UTC, fractional)
+    when: pd.DatetimeIndex | None  # (T,) the passes' UTC times
+    passes: int = 0  # T
+
+
+def series_inputs(ds, times: np.ndarray, bands: list[str]) -> SeriesInputs:
+    """The :class:`SeriesInputs` of cube ``ds`` (an open cube) for its passes ``times`` (sorted indices)."""
+    names = cube.band_names(ds)
+    use = {"temp": cube.temperature_band(ds), "emis": "EmisWB"}
+    if "VV" in bands:
+        use.update(vv="VV", vh="VH")
+    known = cube.flags_known(ds)
+    is_day = ds["is_day"].values[times].astype(bool) if "is_day" in known else None
+    when = doy = None
+    if cube.dates_known(ds):
+        when = pd.DatetimeIndex(ds["time"].values[times])
+        doy = (when.dayofyear + when.hour / 24.0).to_numpy(float)
+    return SeriesInputs({k: names.index(b) for k, b in use.items()}, use, is_day, doy, when, len(times))
+
+
+def features_of(data: np.ndarray, valid: np.ndarray, inputs: SeriesInputs, medians: np.ndarray | None = None
+                ) -> tuple[np.ndarray, list[str]]:
+    """(..., F) whole-series features of ``data`` (T, B, ...) with ``valid`` (T, ...) — a scene, a strip of rows or a
+    set of pixels (then with the passes' scene ``medians``)."""
+    b = inputs.bands
+    sar = (data[:, b["vv"]], data[:, b["vh"]]) if "vv" in b else (None, None)
+    return pixel_features(data[:, b["temp"]], data[:, b["emis"]], valid, inputs.is_day, inputs.doy, *sar, medians=medians)
+
+
 def cube_features(cube_path: str | Path, times: np.ndarray, bands: list[str], rows: slice | None = None,
                   medians: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """(H, W, F) features of every pixel over the cube's passes ``times`` (indices), SAR features when ``bands`` has VV;
     only the rows ``rows`` of the scene when given, with the passes' scene ``medians`` (K, :func:`scene_medians`)."""
     ds = cube.open_cube(cube_path)
     times = np.sort(np.asarray(times, int))
-    names = cube.band_names(ds)
     sel = {"time": times} if rows is None else {"time": times, "y": rows}
     data = ds["data"].isel(**sel).values
     valid = ds["valid"].isel(**sel).values.astype(bool)
-    temp = data[:, names.index(cube.temperature_band(ds))]
-    emis = data[:, names.index("EmisWB")]
-    known = cube.flags_known(ds)
-    is_day = ds["is_day"].values[times].astype(bool) if "is_day" in known else None
-    doy = None
-    if cube.dates_known(ds):
-        t = pd.DatetimeIndex(ds["time"].values[times])
-        doy = (t.dayofyear + t.hour / 24.0).to_numpy(float)
-    sar = "VV" in bands
-    vv, vh = (data[:, names.index("VV")], data[:, names.index("VH")]) if sar else (None, None)
-    return pixel_features(temp, emis, valid, is_day, doy, vv, vh, medians=medians)
+    return features_of(data, valid, series_inputs(ds, times, bands), medians)
 
 
 def scene_medians(cube_path: str | Path, times: np.ndarray) -> np.ndarray:
@@ -138,6 +166,16 @@ def scene_medians(cube_path: str | Path, times: np.ndarray) -> np.ndarray:
     band = cube.band_names(ds).index(cube.temperature_band(ds))
     return np.array([cube.scene_median(ds["data"][int(t), band].values.astype(np.float64), ds["valid"][int(t)].values)
                      for t in np.sort(np.asarray(times, int))])
+
+
+def scene_features(cube_path: str | Path, times: np.ndarray, bands: list[str], medians: np.ndarray | None = None,
+                   rows_at_once: int = 64) -> tuple[np.ndarray, list[str]]:
+    """(H, W, F) every pixel's own whole-series features over the passes ``times`` (no neighbourhood means) and their
+    names, computed in strips of ``rows_at_once`` rows against the passes' scene ``medians`` (computed when not given)."""
+    h = cube.open_cube(cube_path).sizes["y"]
+    medians = scene_medians(cube_path, times) if medians is None else medians
+    parts = [cube_features(cube_path, times, bands, slice(r, min(r + rows_at_once, h)), medians) for r in range(0, h, rows_at_once)]
+    return np.concatenate([p[0] for p in parts], axis=0), parts[0][1]
 
 
 STRIP_BYTES = 256 * 2**20  # input read at once when a scene is mapped (one strip of rows, every pass, every band)

@@ -187,3 +187,79 @@ def aoa_figure(cfg: AreaConfig, app):
     fig.suptitle(f"{cfg.name}: area of applicability (Meyer & Pebesma 2021)")
     fig.tight_layout()
     return fig
+
+
+def importance_figure(imp, top_features: int = 12):
+    """Permutation importance of a whole-series run (:func:`rocksoil_nb.analyse.importance.run_importance`): the drop
+    in test macro-F1 when each group of inputs is shuffled across test pixels, with its 95 % block-bootstrap interval,
+    one panel per grouping (band, day / night, season, month), and the model's most important features."""
+    import matplotlib.pyplot as plt
+
+    from rocksoil_nb.analyse.importance import GROUPINGS
+
+    groupings = [g for g in GROUPINGS if g in set(imp.table.grouping)]
+    fig = plt.figure(figsize=(13, 8))
+    grid = fig.add_gridspec(2, 6)
+    slots = [grid[0, 0:2], grid[0, 2:4], grid[0, 4:6], grid[1, 0:3]][: len(groupings)]
+    lo = imp.table["lo"].fillna(imp.table["drop"])  # no interval (fewer than 3 test blocks): no error bar
+    hi = imp.table["hi"].fillna(imp.table["drop"])
+    top = max(float(hi.max()), float(imp.table["drop"].max()), 0.01) * 1.1
+    low = min(0.0, float(lo.min()) * 1.1)
+    handles = None
+    for slot, g in zip(slots, groupings):
+        ax = fig.add_subplot(slot)
+        t = imp.table[imp.table.grouping == g].iloc[::-1]
+        y = np.arange(len(t))
+        bars = ax.barh(y, t["drop"], color="#1b9e77")
+        err = ax.errorbar(t["drop"], y, xerr=[t["drop"] - lo[t.index], hi[t.index] - t["drop"]], fmt="none", ecolor="0.2",
+                          capsize=3)
+        handles = handles or [bars, err]
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.set_yticks(y, t["group"])
+        ax.set_xlim(low, top)
+        ax.set_xlabel("drop in test macro-F1 (0-1)")
+        ax.set_title(f"by {g}")
+    f = imp.features.sort_values("drop", ascending=False).head(top_features).iloc[::-1]
+    ax = fig.add_subplot(grid[1, 3:6])
+    feat = ax.barh(np.arange(len(f)), f["drop"], xerr=f["sd"], color="#7570b3", ecolor="0.2", capsize=2)
+    ax.set_yticks(np.arange(len(f)), f["feature"], fontsize=8)
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("drop in test macro-F1 (0-1)")
+    ax.set_title(f"its {len(f)} most important features")
+    fig.legend([*(handles or []), feat], ["input group shuffled: drop (mean of the shuffles)", "95 % block-bootstrap interval",
+                                          "feature shuffled (scikit-learn): drop ± sd over shuffles"],
+               loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle(f"{imp.run}: what the model looks at ({imp.pixels:,} test pixels, {imp.blocks} spatial test blocks)")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def attention_figure(att: pd.DataFrame):
+    """The whole-year model's attention per date of its test samples (:func:`rocksoil_nb.analyse.importance.tae_attention`)
+    against day of year, day and night passes apart; 1 = an even share."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    x = att["doy"] if att["doy"].notna().any() else att.groupby("sample").cumcount()
+    for day, colour, label in ((False, "#2c3e91", "night passes"), (True, "#e6a01e", "day passes")):
+        sel = att["day"] == day
+        if sel.any():
+            ax.scatter(x[sel], att.loc[sel, "attention"], s=6, alpha=0.35, color=colour, label=label)
+    ax.axhline(1, color="0.4", ls="--", lw=1, label="even share")
+    ax.set_xlabel("day of year of the pass (UTC)" if att["doy"].notna().any() else "date in the sample's series (order)")
+    ax.set_ylabel("attention / even share")
+    ax.set_title("U-TAE: temporal attention per date (test samples)")
+    ax.legend(fontsize=8, frameon=False, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def attention_view(cfg: AreaConfig, variant: str, protocol: str = "spatial"):
+    """(figure or None, sentence) of the whole-year model's attention per date on its test samples; no figure where no
+    ``tae`` run of the variant and protocol has finished."""
+    from rocksoil_nb.analyse import importance
+
+    if not (cfg.layout.run_dir(variant, "tae", protocol) / "result.json").exists():
+        return None, f"No finished U-TAE run of {variant}/{protocol}: its attention cannot be shown."
+    att = importance.tae_attention(cfg, variant, protocol)
+    return attention_figure(att), importance.attention_statement(att)
