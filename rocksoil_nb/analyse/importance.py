@@ -131,7 +131,7 @@ class Importance:
         """What matters, in words, and whether it agrees with thermal-inertia physics."""
         t = self.table
         parts = [f"Permutation importance of {registry.title(self.model)} ({self.run}) on {self.pixels:,} test pixels in "
-                 f"{self.blocks} spatial test blocks (macro-F1 {self.base_f1:.3f} intact){self.note}."]
+                 f"{self.blocks} spatial test block{'s' if self.blocks != 1 else ''} (macro-F1 {self.base_f1:.3f} intact){self.note}."]
         tops = [f"{r.group} by {g} ({_value(r['drop'], r['lo'], r['hi'])})" for g in GROUPINGS if g in set(t.grouping)
                 for r in [self.top(g)]]
         clear = int((t.lo > 0).sum())
