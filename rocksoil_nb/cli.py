@@ -267,7 +267,7 @@ def _importance(a) -> int:
     variant = patches.primary_variant(cfg, a.variant)
     model = a.model
     if model == "best":
-        model = importance.importance_model(cfg, tables.gather(cfg, all_areas=False), variant, "cnn", a.protocol)[0]
+        model = importance.best_series_model(cfg, tables.gather(cfg, all_areas=False), variant, a.protocol)
     imp = importance.run_importance(cfg, variant, model, a.protocol)
     written = imp.save(cfg.layout.tables_dir)
     written.append(io.write_text(cfg.layout.tables_dir / f"importance_{imp.run}.md", imp.statement() + "\n"))

@@ -20,7 +20,7 @@ from rocksoil_nb.infer.predict import load_run
 from rocksoil_nb.learn import calibration, registry
 from rocksoil_nb.learn.datasets import PatchData
 from rocksoil_nb.learn.decision import among_choices, probabilities
-from rocksoil_nb.learn.runs import CALIBRATION, RunSpec
+from rocksoil_nb.learn.runs import CALIBRATION, METRICS, RunSpec
 from rocksoil_nb.prepare.splits import sample_units
 
 MAX_PIXELS = 200_000  # labelled pixels per split at most (a seeded sample)
@@ -128,7 +128,7 @@ def calibrate_all(cfg: AreaConfig, variant: str, protocol: str = "spatial", done
     for model in registry.names():
         entry = registry.get(model)
         run_dir = cfg.layout.run_dir(variant, model, protocol)
-        if not (run_dir / "metrics.json").exists():
+        if not (run_dir / METRICS).exists():
             continue
         c = done if done is not None and done.run == run_dir.name else calibrate(cfg, variant, model, protocol)
         if c.calibrator is None:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rocksoil_nb.analyse.intervals import MIN_UNITS
+from rocksoil_nb.analyse.results import cell
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.learn import metrics, registry
 from rocksoil_nb.learn.series_baseline import SeriesInputs, features_of, scene_features, scene_medians, series_inputs, split_pixels
@@ -69,12 +70,13 @@ def input_groups(inputs: SeriesInputs) -> dict[str, dict[str, np.ndarray]]:
 
 def group_drops(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, units: np.ndarray,
                 groups: dict[str, np.ndarray], repeats: int = REPEATS, seed: int = 0, include_nodata: bool = False,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, intact: np.ndarray | None = None) -> pd.DataFrame:
     """One row per group: its importance (drop in macro-F1 when its cells are shuffled across pixels), the 95 %
     interval of the drop (paired block bootstrap over ``units``) and the spread over repeats.
 
     ``predict`` maps inputs (N, T, K) to class codes (N,); ``x`` the test pixels' inputs (NaN where missing), ``y`` their
-    true classes, ``units`` their held-out unit (block); ``groups`` {name: (T, K) bool mask}."""
+    true classes, ``units`` their held-out unit (block); ``groups`` {name: (T, K) bool mask}; ``intact``: the model's
+    classes for ``x`` as it is, when already known."""
     from tqdm.auto import tqdm
 
     from rocksoil_nb.analyse import intervals
@@ -84,7 +86,7 @@ def group_drops(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: n
     def confs(pred: np.ndarray) -> np.ndarray:
         return metrics.unit_confusions(y[:, None], pred[:, None], ones, units)[1]
 
-    base = confs(predict(x))
+    base = confs(predict(x) if intact is None else intact)
     base_f1 = intervals.batch_scores(base.sum(0), include_nodata)[1]
     rng = np.random.default_rng(seed)
     rows = []
@@ -132,7 +134,7 @@ class Importance:
         t = self.table
         parts = [f"Permutation importance of {registry.title(self.model)} ({self.run}) on {self.pixels:,} test pixels in "
                  f"{self.blocks} spatial test block{'s' if self.blocks != 1 else ''} (macro-F1 {self.base_f1:.3f} intact){self.note}."]
-        tops = [f"{r.group} by {g} ({_value(r['drop'], r['lo'], r['hi'])})" for g in GROUPINGS if g in set(t.grouping)
+        tops = [f"{r.group} by {g} ({cell(r['drop'], r['lo'], r['hi'])})" for g in GROUPINGS if g in set(t.grouping)
                 for r in [self.top(g)]]
         clear = int((t.lo > 0).sum())
         parts.append(f"Largest drops: {'; '.join(tops)}; " + (
@@ -156,10 +158,6 @@ class Importance:
                          + (": a night-time or day-night feature leads, as thermal inertia predicts." if inertia else
                             ": no night-time or day-night feature among them, not the cue thermal inertia predicts."))
         return " ".join(parts)
-
-
-def _value(v: float, lo: float, hi: float) -> str:
-    return f"{v:.3f}" if np.isnan(lo) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def _test_inputs(cube_path, times: np.ndarray, px: np.ndarray, inputs: SeriesInputs, max_pixels: int, seed: int
@@ -262,32 +260,36 @@ def run_importance(cfg: AreaConfig, variant: str, model: str, protocol: str = "s
     local = SeriesInputs({k: i for i, k in enumerate(inputs.bands)}, inputs.names, inputs.is_day, inputs.doy, inputs.when,
                          inputs.passes)
     probe = SeriesProbe(est, local, medians, rr, cc, scene)
-    tables = []
-    for grouping, groups in input_groups(inputs).items():
-        t = group_drops(probe.predict, x, y, units, groups, repeats, seed, cfg.classes.include_nodata, progress)
-        tables.append(t.assign(grouping=grouping))
-    table = pd.concat(tables, ignore_index=True)[["grouping", "group", "cells", "drop", "lo", "hi", "sd"]]
     f, names = probe.features(x)
+    intact = est.predict(f)
+    tables = [group_drops(probe.predict, x, y, units, groups, repeats, seed, cfg.classes.include_nodata, progress, intact)
+              .assign(grouping=grouping) for grouping, groups in input_groups(inputs).items()]
+    table = pd.concat(tables, ignore_index=True)[["grouping", "group", "cells", "drop", "lo", "hi", "sd"]]
     feats = feature_importance(est, f, y, names, repeats, seed)
-    base = metrics.scores(metrics.confusion(y, est.predict(f), None), cfg.classes.include_nodata)["macro_f1"]
+    base = metrics.scores(metrics.confusion(y, intact, None), cfg.classes.include_nodata)["macro_f1"]
     return Importance(run_dir.name, model, float(base), len(y), len(np.unique(units)), table, feats, note)
+
+
+def best_series_model(cfg: AreaConfig, results: pd.DataFrame, variant: str, protocol: str = "spatial") -> str:
+    """The finished whole-series model of the variant with the best test macro-F1 under ``protocol`` (ties to the
+    simpler, as 08's mapped model)."""
+    from rocksoil_nb.analyse.evaluation import candidates
+
+    r = candidates(cfg, results, variant, protocol)
+    r = r[r["model"].map(lambda n: registry.maps_of(n) == "series")]
+    if r.empty:
+        raise FileNotFoundError(f"no finished whole-series run of {variant}/{protocol} for {cfg.name}: train pixel_series")
+    return str(r["model"].iloc[0])
 
 
 def importance_model(cfg: AreaConfig, results: pd.DataFrame, variant: str, chosen: str, protocol: str = "spatial"
                      ) -> tuple[str, str]:
     """(model whose importance 08 shows, why): the mapped model when it reads whole series, else the best finished
     whole-series model of the variant (test macro-F1 under ``protocol``)."""
-    from rocksoil_nb.analyse.evaluation import candidates
-
     if registry.maps_of(chosen) == "series":
         return chosen, ""
-    r = candidates(cfg, results, variant, protocol)
-    r = r[r["model"].map(lambda n: registry.maps_of(n) == "series")]
-    if r.empty:
-        raise FileNotFoundError(f"no finished whole-series run of {variant}/{protocol} for {cfg.name}: train pixel_series")
-    best = str(r["model"].iloc[0])
-    return best, (f"; the mapped model ({registry.title(chosen)}) reads windows, not whole series, so this is the best "
-                  f"whole-series model")
+    why = f"; the mapped model ({registry.title(chosen)}) reads windows, not whole series, so this is the best whole-series model"
+    return best_series_model(cfg, results, variant, protocol), why
 
 
 def tae_attention(cfg: AreaConfig, variant: str, protocol: str = "spatial", max_batches: int = 20, run_dir=None) -> pd.DataFrame:

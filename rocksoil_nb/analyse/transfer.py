@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rocksoil_nb.analyse.results import cell
 from rocksoil_nb.config.schema import AreaConfig
 from rocksoil_nb.core.classes import NODATA
 from rocksoil_nb.learn import metrics, registry
-from rocksoil_nb.learn.series_baseline import PixelSeries, scene_features
+from rocksoil_nb.learn.series_baseline import FOCAL_SETTINGS, PixelSeries, scene_features
 from rocksoil_nb.learn.series_features import focal_means
 from rocksoil_nb.prepare import cube, splits
 from rocksoil_nb.prepare.manifest import DatasetManifest
@@ -62,7 +63,7 @@ class AreaPixels:
         return np.flatnonzero(keep)
 
 
-def area_pixels(cfg: AreaConfig, variant: str, focal: tuple[int, ...] = (5, 11)) -> AreaPixels:
+def area_pixels(cfg: AreaConfig, variant: str, focal: tuple[int, ...] = tuple(FOCAL_SETTINGS["focal_px"])) -> AreaPixels:
     """Features of every labelled pixel of an area over the passes of its dataset ``variant`` (05_patches), with the
     focal means of sides ``focal`` beside them."""
     from rocksoil_nb.prepare.steps import load_labels
@@ -212,10 +213,6 @@ def out_dir(cfg: AreaConfig) -> Path:
     return cfg.layout.reports_root / PROTOCOL / cfg.profile_name
 
 
-def _span(v: float, lo: float, hi: float) -> str:
-    return f"{v:.3f}" if np.isnan(lo) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
-
-
 def table(res: pd.DataFrame) -> pd.DataFrame:
     """The results as shown: one row per (test area, model, normalisation), values with their intervals."""
     rows = []
@@ -223,7 +220,7 @@ def table(res: pd.DataFrame) -> pd.DataFrame:
         rows.append({"test area": r.test_area, "trained on": r.trained_on,
                      "model": registry.title(r.model) if r.model != "majority" else "majority (of the test area)",
                      "inputs": NORMALISATIONS.get(r.normalisation, "-"),
-                     "OA": _span(r.oa, r.oa_lo, r.oa_hi), "macro-F1": _span(r.macro_f1, r.macro_f1_lo, r.macro_f1_hi),
+                     "OA": cell(r.oa, r.oa_lo, r.oa_hi), "macro-F1": cell(r.macro_f1, r.macro_f1_lo, r.macro_f1_hi),
                      "not learnable": f"{r.not_learnable_share:.0%} ({', '.join(map(str, r.not_learnable)) or 'none'})"})
     return pd.DataFrame(rows)
 
@@ -253,7 +250,7 @@ def summary(res: pd.DataFrame) -> str:
         row = {"test area (trained on the others)": area}
         for _, r in g.sort_values("model", key=lambda m: m != "majority", kind="stable").iterrows():
             name = "majority" if r.model == "majority" else registry.title(r.model)
-            row[name] = _span(r.macro_f1, r.macro_f1_lo, r.macro_f1_hi)
+            row[name] = cell(r.macro_f1, r.macro_f1_lo, r.macro_f1_hi)
         row["not learnable"] = f"{g['not_learnable_share'].iloc[0]:.0%}"
         rows.append(row)
     return "\n".join(_lines(pd.DataFrame(rows))) + "\n\n" + caption(res)

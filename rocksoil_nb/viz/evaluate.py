@@ -258,8 +258,9 @@ def attention_view(cfg: AreaConfig, variant: str, protocol: str = "spatial"):
     """(figure or None, sentence) of the whole-year model's attention per date on its test samples; no figure where no
     ``tae`` run of the variant and protocol has finished."""
     from rocksoil_nb.analyse import importance
+    from rocksoil_nb.learn.runs import METRICS
 
-    if not (cfg.layout.run_dir(variant, "tae", protocol) / "result.json").exists():
+    if not (cfg.layout.run_dir(variant, "tae", protocol) / METRICS).exists():
         return None, f"No finished U-TAE run of {variant}/{protocol}: its attention cannot be shown."
     att = importance.tae_attention(cfg, variant, protocol)
     return attention_figure(att), importance.attention_statement(att)
