@@ -27,7 +27,6 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
     ``w`` (N, H, W) marks pixels to learn from (0 = ignore); ``class_weights`` defaults to 1 for classes
     1-13 and 0 for class 0. Returns (model, history dict).
     """
-    import keras
 
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(np.int32)
@@ -43,7 +42,7 @@ def fit_arrays(x: np.ndarray, y: np.ndarray, model: str = "cnn", w: np.ndarray |
     set_seed(seed)
     cw = np.asarray(class_weights if class_weights is not None else losses.class_weights("equal"), dtype=float)
     net = models.build(model, x.shape[1:], base_filters=base_filters, l2=l2, dropout=dropout)
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses.make(loss, cw, gamma))
+    models.compile_for_training(net, learning_rate, losses.make(loss, cw, gamma))
     val = None
     if validation is not None:
         vx, vy = validation[:2]

@@ -94,7 +94,7 @@ def _pattern(n=24, t=None, seed=0):
 def _year(x: np.ndarray, present: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
     """A whole-year ``tae`` input: ``x`` (N, T, H, W, C) with the date planes of T passes spread over a year (day and
     night alternating) appended; dates not ``present`` are zero, as padding is."""
-    from rocksoil_nb.learn.datasets import date_planes
+    from rocksoil_nb.learn.inputs import date_planes
 
     n, t = x.shape[:2]
     present = np.ones((n, t), bool) if present is None else present
@@ -130,6 +130,18 @@ def test_models_overfit_a_simple_pattern(name, t):
     m, _ = api.fit_arrays(x, y, model=name, epochs=40, batch_size=8, learning_rate=5e-3, base_filters=8, gamma=0.0)
     s = api.score(m, x, y)
     assert s["oa"] > 0.9, s["oa"]
+
+
+def test_a_compiled_network_creates_no_variable_while_training():
+    """compile_for_training builds Adam's moments up front: the first training step creates no variable, so TensorFlow
+    traces it once (a variable created inside a traced step makes it trace the step again)."""
+    x, y = _pattern()
+    net = models.compile_for_training(models.build("cnn", x.shape[1:], base_filters=4), 1e-3, losses.make("cross_entropy", np.ones(14)))
+    assert net.optimizer.built
+    before = {id(v) for v in net.optimizer.variables}
+    assert len(before) >= 2 * len(net.trainable_variables)  # a first and a second moment per weight
+    net.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert {id(v) for v in net.optimizer.variables} == before
 
 
 def test_same_seed_same_numbers():

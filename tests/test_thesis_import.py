@@ -167,7 +167,7 @@ def test_variants_and_the_file_name_split(project):
     year = pd.read_csv(cfg.layout.patches_dir("thermal_only") / "samples_year.csv")
     assert len(year) and set(year["year"]) == {0}  # 4 dates: one block (date_idx 0-3)
     assert (year[[f"t{i}" for i in range(DATES)]].to_numpy() == np.arange(DATES)).all()
-    from rocksoil_nb.learn.datasets import date_planes, pass_dates
+    from rocksoil_nb.learn.inputs import date_planes, pass_dates
 
     doy, is_day = pass_dates(cfg.layout.cube)  # the season and day/night are not known: the planes do not make them up
     assert np.isnan(doy).all() and not is_day.any()

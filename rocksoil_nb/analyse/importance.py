@@ -301,7 +301,7 @@ def tae_attention(cfg: AreaConfig, variant: str, protocol: str = "spatial", max_
 
     from rocksoil_nb.infer.predict import load_run
     from rocksoil_nb.learn.datasets import PatchData
-    from rocksoil_nb.learn.models import DATE_CHANNELS
+    from rocksoil_nb.learn.inputs import DATE_CHANNELS
 
     run_dir = run_dir or cfg.layout.run_dir(variant, "tae", protocol)
     net, spec = load_run(run_dir)

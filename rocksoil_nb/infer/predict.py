@@ -24,7 +24,7 @@ from pathlib import Path
 from rocksoil_nb import config
 from rocksoil_nb.core import ecostress, io
 from rocksoil_nb.infer import reconstruct
-from rocksoil_nb.learn import calibration, losses, models  # noqa: F401 - losses, models: register the custom layers and loss
+from rocksoil_nb.learn import calibration
 from rocksoil_nb.learn.runs import BASELINE_FILE, BEST, CKPT, RunSpec
 from rocksoil_nb.learn.series_baseline import MODEL_FILE as SERIES_FILE
 from rocksoil_nb.prepare import cube, patches
@@ -57,6 +57,7 @@ def load_run(run_dir: str | Path) -> tuple[object, RunSpec]:
                 return joblib.load(path), spec
             import keras
 
+            from rocksoil_nb.learn import losses, models  # noqa: F401 - their import registers the custom layers and loss
 
             return keras.saving.load_model(path, compile=False), spec
         except Exception as e:  # noqa: BLE001 - a damaged file is reported with its path and the next one tried

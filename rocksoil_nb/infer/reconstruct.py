@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 from rocksoil_nb.core import classes, io
 from rocksoil_nb.infer import maps
 from rocksoil_nb.learn import metrics, registry
-from rocksoil_nb.learn.datasets import date_planes, normalise, pass_dates
 from rocksoil_nb.learn.decision import among_choices, decide, probabilities
+from rocksoil_nb.learn.inputs import date_planes, normalise, pass_dates
 from rocksoil_nb.learn.runs import RunSpec
 from rocksoil_nb.prepare import patches
 from rocksoil_nb.prepare.cube import band_index, band_names, grid_of, open_cube, pass_flags, scene_median, year_ids

@@ -91,7 +91,6 @@ def plan(cfg: AreaConfig, use_tuned: bool = False) -> pd.DataFrame:
 
 def warmup_deep(cfg: AreaConfig, variant: str, model: str, protocol: str, seed: int = 0) -> dict[str, float]:
     """Seconds per training batch (reading included), per prediction batch, per checkpoint, and to build."""
-    import keras
 
     hp = cfg.hyperparameters
     common = dict(protocol=protocol, kind=registry.kind_of(model), batch_size=hp.batch_size, include_nodata=cfg.classes.include_nodata,
@@ -101,7 +100,7 @@ def warmup_deep(cfg: AreaConfig, variant: str, model: str, protocol: str, seed: 
     t0 = time.perf_counter()
     x, y = data[0]
     net = models.build(model, x.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
-    net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses.make(hp.loss, np.ones(N_CLASSES), hp.focal_gamma))
+    models.compile_for_training(net, 1e-3, losses.make(hp.loss, np.ones(N_CLASSES), hp.focal_gamma))
     net.train_on_batch(x, y)
     probabilities(net, x)
     build = time.perf_counter() - t0

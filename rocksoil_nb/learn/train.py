@@ -284,8 +284,7 @@ def fit_deep(run: Fit) -> RunResult:
         x0, _ = d["train"][0]
         with distribution(hp.mixed_precision):
             net = models.build(run.model, x0.shape[1:], base_filters=hp.base_filters, dropout=hp.dropout, l2=hp.l2)
-            net.compile(optimizer=keras.optimizers.Adam(learning_rate(hp, run.model)),
-                        loss=losses.make(hp.loss, d["weights"], hp.focal_gamma))
+            models.compile_for_training(net, learning_rate(hp, run.model), losses.make(hp.loss, d["weights"], hp.focal_gamma))
     if state["epoch"] + 1 < epochs:
         net.fit(d["train"], epochs=epochs, initial_epoch=state["epoch"] + 1, verbose=run.verbose,
                 callbacks=_callbacks(out, d["val"], d["probe"], include0, hp.early_stopping_patience, state) + run.extra_callbacks)
