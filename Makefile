@@ -28,7 +28,7 @@ help:
 	@echo "make bench-lst-err                                   what the thesis's LST_err mix-up costs (simulated and real Santa Olalla)"
 	@echo "make bench-preprocess [AOI=villoslada]               timing of 03 and 05 against plain rasterio reads"
 	@echo "make bench-models                                    training/prediction patches/s and share of measured matmul peak"
-	@echo "make bench-budget [AOI=demo] [PROFILE=quick]       the whole report from nothing: wall and CPU time per notebook against the budget"
+	@echo "make bench-budget [AOI=demo] [PROFILE=quick]       the whole report from nothing: wall and CPU time per notebook against the budget (written into parameters/)"
 	@echo "make results-readme [AOI=demo] [PROFILE=quick] [VARIANT=…] [SEEDS=\"0 1 2\"]  the README's results table (or seed spread) from the runs' files"
 	@echo "make context-readme                                  the spatial-context target table (README) from the generated results tables"
 	@echo "make transfer [AREAS=\"puertollano santa_olalla villoslada\"] [PROFILE=standard]  train on two areas, test on the third (README table)"
@@ -107,7 +107,7 @@ bench-models: $(STAMP)
 	$(PY) bench/models.py
 
 bench-budget: $(STAMP)
-	$(PY) bench/budget.py --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick)
+	$(PY) bench/budget.py --aoi $(AOI) --profile $(if $(PROFILE),$(PROFILE),quick) --write-docs
 
 # The README's results tables, from the report folders' CSVs (after make report).
 results-readme: $(STAMP)
