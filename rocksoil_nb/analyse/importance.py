@@ -19,6 +19,7 @@ thermal inertia controls; Kahle 1977, Price 1977).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -170,6 +171,7 @@ def _test_inputs(cube_path, times: np.ndarray, px: np.ndarray, inputs: SeriesInp
         rr, cc = rr[keep], cc[keep]
     bands = list(inputs.bands.values())
     x = np.full((len(rr), len(times), len(bands)), np.nan, np.float32)
+    thermal = [i for i, k in enumerate(inputs.bands) if k in ("temp", "emis")]  # masked where the pass is not valid
     step = 64
     for r0 in range(int(rr.min()) if len(rr) else 0, int(rr.max()) + 1 if len(rr) else 0, step):
         sel = (rr >= r0) & (rr < r0 + step)
@@ -180,7 +182,6 @@ def _test_inputs(cube_path, times: np.ndarray, px: np.ndarray, inputs: SeriesInp
         valid = ds["valid"].isel(time=times, y=rows).values.astype(bool)
         part = data[:, :, rr[sel] - r0, cc[sel]].transpose(2, 0, 1)  # (n, T, K)
         ok = valid[:, rr[sel] - r0, cc[sel]].T  # (n, T)
-        thermal = [i for i, k in enumerate(inputs.bands) if k in ("temp", "emis")]
         part[:, :, thermal] = np.where(ok[..., None], part[:, :, thermal], np.nan)
         x[sel] = part
     return x, rr, cc
@@ -257,8 +258,7 @@ def run_importance(cfg: AreaConfig, variant: str, model: str, protocol: str = "s
     units = splits.sample_units(pd.DataFrame({"row": rr, "col": cc}), "spatial", m.spatial.block_px)
     medians = scene_medians(m.cube, times)
     scene = scene_features(m.cube, times, m.bands, medians)[0] if getattr(est, "focal", ()) else None
-    local = SeriesInputs({k: i for i, k in enumerate(inputs.bands)}, inputs.names, inputs.is_day, inputs.doy, inputs.when,
-                         inputs.passes)
+    local = dataclasses.replace(inputs, bands={k: i for i, k in enumerate(inputs.bands)})  # x's band axis
     probe = SeriesProbe(est, local, medians, rr, cc, scene)
     f, names = probe.features(x)
     intact = est.predict(f)
